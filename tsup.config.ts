@@ -1,0 +1,25 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig([
+  {
+    // The SDK: ESM and CommonJS, each with its own declarations.
+    entry: { index: "src/index.ts" },
+    format: ["esm", "cjs"],
+    dts: true,
+    clean: true,
+    sourcemap: true,
+    target: "node20",
+    platform: "node",
+    shims: true,
+  },
+  {
+    // The CLI: ESM only, split so that each command loads its heavy modules on demand.
+    entry: { cli: "src/cli/main.ts" },
+    format: ["esm"],
+    splitting: true,
+    sourcemap: true,
+    target: "node20",
+    platform: "node",
+    outDir: "dist/cli",
+  },
+]);
