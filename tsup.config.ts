@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
 
 export default defineConfig([
   {
@@ -6,7 +9,6 @@ export default defineConfig([
     entry: { index: "src/index.ts" },
     format: ["esm", "cjs"],
     dts: true,
-    clean: true,
     sourcemap: true,
     target: "node20",
     platform: "node",
@@ -21,5 +23,6 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     outDir: "dist/cli",
+    define: { __SSELFIE_VERSION__: JSON.stringify(version) },
   },
 ]);

@@ -1,0 +1,44 @@
+/** The shape of one CLI command: validate (no I/O), then run against the SDK, then render. */
+import type { SselfieConfig } from "../config.js";
+import type { Principal } from "../operators/operators.js";
+import type { Scope } from "../operators/tokens.js";
+import type { Sselfie } from "../sselfie.js";
+import type { Output } from "./output.js";
+
+export interface GlobalFlags {
+  databaseUrl?: string;
+  token?: string;
+  schema?: string;
+  json: boolean;
+  yes: boolean;
+  color: boolean;
+}
+
+export interface CommandRun {
+  sselfie: Sselfie;
+  /** The verified operator, or null for commands that need no token. */
+  principal: Principal | null;
+  config: SselfieConfig;
+  flags: GlobalFlags;
+  out: Output;
+}
+
+export interface CommandResult {
+  payload: unknown;
+  text: () => string;
+  /** Defaults to 0; e.g. 1 for an audit with violations. */
+  exitCode?: number;
+}
+
+export interface CliCommand<O> {
+  /** The scope the token needs; `null` for commands that need no token; "any" for any valid token. */
+  scope: Scope | null | "any";
+  /** Recorded with refused attempts in operator_events. */
+  action: string;
+  /** Turns raw flags into validated options; throws InvalidInputError. Does no I/O. */
+  parse(opts: Record<string, unknown>, args: string[]): O;
+  userId?(o: O): string | undefined;
+  /** A question to confirm before running (needs --yes when not interactive), or null. */
+  confirmation?(o: O): string | null;
+  run(ctx: CommandRun, o: O): Promise<CommandResult>;
+}

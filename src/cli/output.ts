@@ -1,0 +1,113 @@
+/**
+ * All terminal output: JSON documents, text, colours and spinners. The only importer of chalk
+ * and ora. With --json, stdout carries exactly one JSON document and nothing else.
+ */
+import type { Ora } from "ora";
+
+export interface OutputOptions {
+  json: boolean;
+  color: boolean;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+export interface Progress {
+  update(text: string): void;
+  stop(finalText?: string): void;
+}
+
+type Style = (s: string) => string;
+const plain: Style = (s) => s;
+
+export class Output {
+  readonly json: boolean;
+  readonly interactive: boolean;
+  private readonly stdout: NodeJS.WriteStream;
+  private readonly stderr: NodeJS.WriteStream;
+  private readonly color: boolean;
+  private chalk: typeof import("chalk").default | undefined;
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.stdout = opts.stdout ?? process.stdout;
+    this.stderr = opts.stderr ?? process.stderr;
+    this.interactive = !opts.json && Boolean(this.stderr.isTTY);
+    this.color = opts.color && !opts.json && Boolean(this.stdout.isTTY);
+  }
+
+  /** Loads chalk only when colour will actually be used. */
+  async prepare(): Promise<void> {
+    if (this.color && !this.chalk) {
+      const { Chalk } = await import("chalk");
+      this.chalk = new Chalk({ level: 1 });
+    }
+  }
+
+  get bold(): Style {
+    return this.chalk ? this.chalk.bold : plain;
+  }
+  get dim(): Style {
+    return this.chalk ? this.chalk.dim : plain;
+  }
+  get green(): Style {
+    return this.chalk ? this.chalk.green : plain;
+  }
+  get red(): Style {
+    return this.chalk ? this.chalk.red : plain;
+  }
+  get yellow(): Style {
+    return this.chalk ? this.chalk.yellow : plain;
+  }
+
+  /** The command's result: JSON, or the text rendering. */
+  result(payload: unknown, text: () => string): void {
+    if (this.json) this.stdout.write(`${JSON.stringify(payload)}\n`);
+    else {
+      const rendered = text();
+      if (rendered) this.stdout.write(rendered.endsWith("\n") ? rendered : `${rendered}\n`);
+    }
+  }
+
+  error(code: string, message: string, hintStack?: string): void {
+    if (this.json) {
+      this.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+      return;
+    }
+    this.stderr.write(`${this.red("Error")} ${this.dim(`[${code}]`)} ${message}\n`);
+    if (hintStack) this.stderr.write(`${this.dim(hintStack)}\n`);
+  }
+
+  /** A note for the operator (stderr), never part of the JSON document. */
+  note(message: string): void {
+    if (!this.json) this.stderr.write(`${message}\n`);
+  }
+
+  /** A spinner on a TTY; plain, rate-limited lines otherwise; nothing with --json. */
+  async progress(text: string): Promise<Progress> {
+    if (this.json) return { update() {}, stop() {} };
+    if (!this.interactive) {
+      let last = "";
+      const line = (t: string) => {
+        if (t !== last) this.stderr.write(`${t}\n`);
+        last = t;
+      };
+      line(text);
+      return { update: line, stop: (t) => t && line(t) };
+    }
+    const { default: ora } = await import("ora");
+    const spinner: Ora = ora({ text, stream: this.stderr, color: "cyan", isEnabled: true }).start();
+    return {
+      update: (t) => {
+        spinner.text = t;
+      },
+      stop: (t) => (t ? spinner.stopAndPersist({ text: t, symbol: "" }) : spinner.stop()),
+    };
+  }
+}
+
+/** A text progress bar for training steps: `[#####.....] 50% 500/1000`. */
+export function bar(step: number, total: number, width = 24): string {
+  const ratio = total > 0 ? Math.min(1, Math.max(0, step / total)) : 0;
+  const filled = Math.round(ratio * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${Math.round(ratio * 100)}% ${step}/${total}`;
+}

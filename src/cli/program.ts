@@ -1,0 +1,155 @@
+/**
+ * The commander program: global options, every command with examples, and lazy loading so that
+ * `--help` and `--version` import nothing heavy.
+ */
+import { Command, Option } from "commander";
+import type { CliCommand, GlobalFlags } from "./command.js";
+import type { Output } from "./output.js";
+
+
+type Loader = () => Promise<CliCommand<unknown>>;
+
+export interface ProgramHooks {
+  /** Runs a loaded command; sets the exit code. */
+  execute(load: Loader, raw: Record<string, unknown>, args: string[], flags: GlobalFlags): Promise<void>;
+}
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}
+
+export function buildProgram(hooks: ProgramHooks, version: string): Command {
+  const program = new Command("sselfie")
+    .description("Train one private FLUX model per end user on Replicate and generate only from it.")
+    .version(version, "-V, --version", "print the version")
+    .option("--database-url <url>", "PostgreSQL server (env DATABASE_URL); default: the embedded database")
+    .option("--schema <name>", "Postgres schema for sselfie's tables (env SSELFIE_SCHEMA; default sselfie)")
+    .option("--token <token>", "operator token (env SSELFIE_TOKEN; else the one saved by `sselfie login`)")
+    .option("--json", "print one JSON document on stdout; no colours, spinners or prompts")
+    .option("-y, --yes", "assume yes for confirmations")
+    .option("--no-color", "plain output (also NO_COLOR)")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .addHelpText(
+      "after",
+      examples([
+        "sselfie init",
+        "sselfie train --user 42 --images ./selfies --wait",
+        "sselfie status --user 42",
+        'sselfie generate --user 42 --prompt "portrait of user42 in a sunlit studio"',
+        "sselfie audit --all --format sarif > audit.sarif",
+      ]) +
+        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, NO_COLOR\n" +
+        "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
+    );
+
+  const add = (cmd: Command, load: Loader, exampleLines: string[]) => {
+    cmd.exitOverride().addHelpText("after", examples(exampleLines));
+    cmd.action(async (...actionArgs: unknown[]) => {
+      const self = actionArgs[actionArgs.length - 1] as Command;
+      const raw = self.opts();
+      const args = self.args;
+      const g = program.opts();
+      const flags: GlobalFlags = {
+        databaseUrl: g.databaseUrl,
+        token: g.token,
+        schema: g.schema,
+        json: Boolean(g.json),
+        yes: Boolean(g.yes),
+        color: g.color !== false,
+      };
+      await hooks.execute(load, raw, args, flags);
+    });
+    return cmd;
+  };
+
+  add(
+    program.command("init").description("apply migrations; create the first admin operator if there is none"),
+    async () => (await import("./commands/init.js")).initCommand,
+    ["sselfie init", "DATABASE_URL=postgres://postgres@127.0.0.1:5432/app sselfie init --json"],
+  );
+  add(
+    program.command("login").description("verify an operator token and save it (mode 0600) for later commands"),
+    async () => (await import("./commands/login.js")).loginCommand,
+    ["sselfie login", "sselfie login --token sselfie_... --json"],
+  );
+
+  const operators = program
+    .command("operators")
+    .description("manage operators and their tokens (admin only)")
+    .exitOverride();
+  add(
+    operators
+      .command("create")
+      .description("create an operator and print its token once")
+      .requiredOption("--name <name>", "operator name")
+      .requiredOption("--scopes <list>", "comma-separated: read, train, generate, admin"),
+    async () => (await import("./commands/operators.js")).operatorsCreateCommand,
+    ["sselfie operators create --name ci --scopes read", "sselfie operators create --name studio --scopes train,generate"],
+  );
+  add(
+    operators.command("list").description("list operators"),
+    async () => (await import("./commands/operators.js")).operatorsListCommand,
+    ["sselfie operators list", "sselfie operators list --json"],
+  );
+  add(
+    operators.command("revoke").description("revoke an operator's token").argument("<name>", "operator name"),
+    async () => (await import("./commands/operators.js")).operatorsRevokeCommand,
+    ["sselfie operators revoke ci --yes"],
+  );
+
+  add(
+    program
+      .command("train")
+      .description("check, package and upload a user's photos and start training their own model")
+      .requiredOption("--user <id>", "end user id")
+      .requiredOption("--images <path>", "a folder or a .zip of 10+ JPEG/PNG/WebP photos")
+      .option("--steps <n>", "training steps (trainer default 1000; 100-6000)")
+      .option("--wait", "follow the training until it ends (exit 1 if it fails or is canceled)"),
+    async () => (await import("./commands/train.js")).trainCommand,
+    ["sselfie train --user 42 --images ./selfies", "sselfie train --user 42 --images selfies.zip --wait"],
+  );
+  add(
+    program
+      .command("status")
+      .description("refresh a user's training from Replicate and show status, progress, model and version")
+      .requiredOption("--user <id>", "end user id")
+      .option("--watch", "keep following until the training ends (exit 1 if it fails or is canceled)"),
+    async () => (await import("./commands/status.js")).statusCommand,
+    ["sselfie status --user 42", "sselfie status --user 42 --watch"],
+  );
+  add(
+    program
+      .command("cancel")
+      .description("cancel a user's running training")
+      .requiredOption("--user <id>", "end user id"),
+    async () => (await import("./commands/cancel.js")).cancelCommand,
+    ["sselfie cancel --user 42 --yes"],
+  );
+  add(
+    program
+      .command("generate")
+      .description("generate 3 portraits from the user's own completed model, with the locked parameters")
+      .requiredOption("--user <id>", "end user id")
+      .requiredOption("--prompt <text>", "what to generate; the trigger word user<id> is added if missing")
+      .option("--seed <n>", "a seed from 0 to 999999 (default: random)")
+      .option("--out <dir>", "where to save the PNGs (default ./sselfie-output/<id>/)"),
+    async () => (await import("./commands/generate.js")).generateCommand,
+    ['sselfie generate --user 42 --prompt "user42 as an astronaut, studio light"', 'sselfie generate --user 42 --prompt "..." --seed 1234 --out ./shots'],
+  );
+  add(
+    program
+      .command("audit")
+      .description("check that every user's data and generation follows the locked architecture")
+      .option("--user <id>", "audit one user")
+      .option("--all", "audit every user (the default)")
+      .option("--remote", "also check each model, version and training at Replicate")
+      .addOption(new Option("--format <format>", "output format").choices(["text", "json", "sarif"]).default("text")),
+    async () => (await import("./commands/audit.js")).auditCommand,
+    ["sselfie audit --all", "sselfie audit --user 42 --remote", "sselfie audit --all --format sarif > audit.sarif"],
+  );
+
+  return program;
+}
+
+export type { Output };

@@ -1,0 +1,54 @@
+/**
+ * Runs one command in the order the contract requires: arguments (exit 2), configuration and
+ * database (exit 6), token and scope (exit 3), confirmation, then the work itself.
+ */
+import { loadConfig } from "../config.js";
+import { InvalidInputError } from "../errors.js";
+import { createSselfie } from "../sselfie.js";
+import type { CliCommand, GlobalFlags } from "./command.js";
+import type { Output } from "./output.js";
+
+export async function runCommand<O>(
+  command: CliCommand<O>,
+  raw: Record<string, unknown>,
+  args: string[],
+  flags: GlobalFlags,
+  out: Output,
+): Promise<number> {
+  const options = command.parse(raw, args);
+  const config = loadConfig({ databaseUrl: flags.databaseUrl, token: flags.token, schema: flags.schema });
+  const sselfie = await createSselfie({
+    databaseUrl: config.databaseUrl,
+    home: config.home,
+    schema: config.schema,
+    replicateApiToken: config.replicateApiToken,
+    replicateBaseUrl: config.replicateBaseUrl,
+    replicateOwner: config.replicateOwner,
+  });
+  try {
+    let principal = null;
+    if (command.scope !== null) {
+      await sselfie.requireSchema();
+      const userId = command.userId?.(options);
+      principal = await sselfie.authenticate(config.token, command.scope === "any" ? null : command.scope, {
+        action: command.action,
+        ...(userId ? { userId } : {}),
+      });
+    }
+    const question = command.confirmation?.(options);
+    if (question && !flags.yes) {
+      if (out.json || !process.stdin.isTTY) {
+        throw new InvalidInputError(`${question} Pass --yes to confirm in a non-interactive run.`, {}, "CONFIRMATION_REQUIRED");
+      }
+      const { askConfirm } = await import("./prompts.js");
+      if (!(await askConfirm(question))) {
+        throw new InvalidInputError("Not confirmed; nothing was done.", {}, "NOT_CONFIRMED");
+      }
+    }
+    const result = await command.run({ sselfie, principal, config, flags, out }, options);
+    out.result(result.payload, result.text);
+    return result.exitCode ?? 0;
+  } finally {
+    await sselfie.close();
+  }
+}

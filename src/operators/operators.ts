@@ -1,0 +1,191 @@
+/**
+ * Operators and their tokens: bootstrap the first admin, create, list, revoke, authenticate.
+ */
+import { appendEvent } from "../db/operator-events.js";
+import {
+  countOperators,
+  findOperatorByTokenHash,
+  insertOperator,
+  listOperatorRows,
+  revokeOperatorRow,
+  touchOperator,
+  type OperatorRow,
+} from "../db/operators.js";
+import type { Database } from "../db/types.js";
+import { AuthenticationError, AuthorizationError, InvalidInputError, StateError } from "../errors.js";
+import {
+  generateToken,
+  hashesEqual,
+  hashToken,
+  hasScope,
+  invalidScopes,
+  isWellFormedToken,
+  parseScopes,
+  SCOPES,
+  tokenHint,
+  type Scope,
+} from "./tokens.js";
+
+export interface Operator {
+  name: string;
+  scopes: Scope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreatedOperator {
+  name: string;
+  scopes: Scope[];
+  /** Shown once; only its hash is stored. */
+  token: string;
+}
+
+/** The operator a command runs as, once its token was verified. */
+export interface Principal {
+  name: string;
+  scopes: Scope[];
+}
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const FIRST_ADMIN = "admin";
+
+function toOperator(row: OperatorRow): Operator {
+  return {
+    name: row.name,
+    scopes: row.scopes as Scope[],
+    createdAt: new Date(row.created_at).toISOString(),
+    lastUsedAt: row.last_used_at ? new Date(row.last_used_at).toISOString() : null,
+    revokedAt: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
+  };
+}
+
+export function validateOperatorName(name: unknown): string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new InvalidInputError(
+      `Invalid operator name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, ".", "_" or "-".`,
+    );
+  }
+  return name;
+}
+
+export function validateScopes(value: string | readonly string[]): Scope[] {
+  const scopes = parseScopes(value);
+  const bad = invalidScopes(scopes);
+  if (scopes.length === 0 || bad.length) {
+    throw new InvalidInputError(
+      `Invalid scopes ${JSON.stringify(bad.length ? bad : value)}: choose from ${SCOPES.join(", ")} (comma-separated).`,
+    );
+  }
+  return scopes;
+}
+
+/**
+ * Creates the first `admin` operator when there is none. Runs under a transaction-level advisory
+ * lock so that many concurrent `init`s create exactly one.
+ */
+export async function bootstrapFirstAdmin(db: Database): Promise<CreatedOperator | null> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`sselfie:${db.schema}:operators`]);
+    if ((await countOperators(tx, db.s)) > 0) return null;
+    const token = generateToken();
+    await insertOperator(tx, db.s, {
+      name: FIRST_ADMIN,
+      tokenHash: hashToken(token),
+      tokenPrefix: tokenHint(token),
+      scopes: ["admin"],
+    });
+    await appendEvent(tx, db.s, { operator: null, action: "operators.bootstrap", details: { name: FIRST_ADMIN } });
+    return { name: FIRST_ADMIN, scopes: ["admin"], token };
+  });
+}
+
+export async function createOperator(
+  db: Database,
+  actor: Principal,
+  input: { name: string; scopes: string | readonly string[] },
+): Promise<CreatedOperator> {
+  const name = validateOperatorName(input.name);
+  const scopes = validateScopes(input.scopes);
+  const token = generateToken();
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query(`SELECT 1 FROM ${db.s}.operators WHERE name = $1`, [name]);
+    if (rows.length) {
+      throw new StateError("OPERATOR_EXISTS", `An operator named "${name}" already exists; choose another name.`, { name });
+    }
+    await insertOperator(tx, db.s, { name, tokenHash: hashToken(token), tokenPrefix: tokenHint(token), scopes });
+    await appendEvent(tx, db.s, { operator: actor.name, action: "operators.create", details: { name, scopes } });
+    return { name, scopes, token };
+  });
+}
+
+export async function listOperators(db: Database): Promise<Operator[]> {
+  return (await listOperatorRows(db, db.s)).map(toOperator);
+}
+
+export async function revokeOperator(db: Database, actor: Principal, name: string): Promise<Operator> {
+  validateOperatorName(name);
+  return db.transaction(async (tx) => {
+    const row = await revokeOperatorRow(tx, db.s, name);
+    if (!row) {
+      throw new StateError("OPERATOR_NOT_FOUND", `No active operator named "${name}" (see \`sselfie operators list\`).`, {
+        name,
+      });
+    }
+    await appendEvent(tx, db.s, { operator: actor.name, action: "operators.revoke", details: { name } });
+    return toOperator(row);
+  });
+}
+
+/**
+ * Verifies a token and the scope a command needs. A refusal leaves nothing behind but one
+ * `auth` event with outcome `refused`; success updates the operator's last-used time.
+ */
+export async function authenticate(
+  db: Database,
+  token: string | undefined,
+  needed: Scope | null,
+  context: { action: string; userId?: string },
+): Promise<Principal> {
+  const refuse = async (operator: string | null, reason: string, err: Error): Promise<never> => {
+    await appendEvent(db, db.s, {
+      operator,
+      action: context.action,
+      userId: context.userId ?? null,
+      outcome: "refused",
+      details: { reason, needed },
+    });
+    throw err;
+  };
+  if (!token) {
+    return refuse(
+      null,
+      "no token",
+      new AuthenticationError("No operator token: pass --token, set SSELFIE_TOKEN, or run `sselfie login`."),
+    );
+  }
+  const unknown = new AuthenticationError("The operator token is not valid. Check it, or ask an admin for a new one.");
+  if (!isWellFormedToken(token)) return refuse(null, "malformed token", unknown);
+  const hash = hashToken(token);
+  const row = await findOperatorByTokenHash(db, db.s, hash);
+  if (!row || !hashesEqual(row.token_hash, hash)) return refuse(null, "unknown token", unknown);
+  if (row.revoked_at) {
+    return refuse(
+      row.name,
+      "revoked token",
+      new AuthenticationError(`The token of operator "${row.name}" was revoked. Ask an admin for a new one.`),
+    );
+  }
+  if (needed && !hasScope(row.scopes, needed)) {
+    return refuse(
+      row.name,
+      "missing scope",
+      new AuthorizationError(
+        `Operator "${row.name}" has scopes [${row.scopes.join(", ")}] but this needs "${needed}". Ask an admin for a token with it.`,
+        { needed, granted: row.scopes },
+      ),
+    );
+  }
+  await touchOperator(db, db.s, row.id);
+  return { name: row.name, scopes: row.scopes as Scope[] };
+}

@@ -1,0 +1,142 @@
+/**
+ * createSselfie(options) -> the SDK object the CLI and backend services use. close() releases
+ * everything this object opened (never a pool handed in by the caller).
+ */
+import { tmpdir } from "node:os";
+import type { Pool } from "pg";
+import { defaultHome } from "./config.js";
+import type { SselfieContext } from "./context.js";
+import { openDatabase } from "./db/connect.js";
+import { migrate, schemaStatus } from "./db/migrate.js";
+import type { Database } from "./db/types.js";
+import { ConfigError } from "./errors.js";
+import {
+  authenticate,
+  bootstrapFirstAdmin,
+  createOperator,
+  listOperators,
+  revokeOperator,
+  type CreatedOperator,
+  type Operator,
+  type Principal,
+} from "./operators/operators.js";
+import type { Scope } from "./operators/tokens.js";
+import type { ReplicateGateway, ReplicateGatewayOptions } from "./replicate/index.js";
+
+export interface SselfieOptions {
+  /** A PostgreSQL connection string; without it (and without `pool`) the embedded database is used. */
+  databaseUrl?: string;
+  /** A pool owned by the caller (a backend service); sselfie never ends it. */
+  pool?: Pool;
+  /** Data and config directory (embedded database under `<home>/db`). */
+  home?: string;
+  /** Postgres schema holding sselfie's tables (default `sselfie`). */
+  schema?: string;
+  replicateApiToken?: string;
+  replicateBaseUrl?: string;
+  /** Owner of the destination models; default: the account that owns the API token. */
+  replicateOwner?: string;
+  /** Extra gateway settings (timeouts, concurrency, a custom fetch). */
+  replicate?: Partial<Omit<ReplicateGatewayOptions, "apiToken" | "baseUrl">>;
+  /** A URL that receives Replicate's webhooks for trainings and predictions. */
+  webhookUrl?: string;
+  /** How long a second process waits for the embedded database before giving up. */
+  lockTimeoutMs?: number;
+  tmpDir?: string;
+}
+
+export interface InitResult {
+  schemaVersion: number;
+  applied: number[];
+  operator: CreatedOperator | null;
+}
+
+export async function createSselfie(options: SselfieOptions = {}) {
+  const home = options.home ?? defaultHome();
+  const db: Database = await openDatabase({
+    databaseUrl: options.databaseUrl,
+    pool: options.pool,
+    home,
+    schema: options.schema,
+    lockTimeoutMs: options.lockTimeoutMs,
+  });
+
+  let gateway: Promise<ReplicateGateway> | undefined;
+  let owner: Promise<string> | undefined;
+  const ctx: SselfieContext = {
+    db,
+    webhookUrl: options.webhookUrl,
+    tmpDir: options.tmpDir ?? tmpdir(),
+    replicate() {
+      gateway ??= (async () => {
+        if (!options.replicateApiToken) {
+          throw new ConfigError(
+            "REPLICATE_API_TOKEN is not set: sselfie needs a Replicate API token for this command.",
+            {},
+            "MISSING_REPLICATE_TOKEN",
+          );
+        }
+        const { createReplicateGateway } = await import("./replicate/index.js");
+        return createReplicateGateway({
+          ...options.replicate,
+          apiToken: options.replicateApiToken,
+          ...(options.replicateBaseUrl ? { baseUrl: options.replicateBaseUrl } : {}),
+        });
+      })();
+      gateway.catch(() => (gateway = undefined));
+      return gateway;
+    },
+    owner() {
+      owner ??= options.replicateOwner
+        ? Promise.resolve(options.replicateOwner)
+        : ctx.replicate().then(async (r) => (await r.getAccount()).username);
+      owner.catch(() => (owner = undefined));
+      return owner;
+    },
+  };
+
+  return {
+    /** The database this object uses (for backends that want to run their own queries). */
+    db,
+    context: ctx,
+
+    /** Applies pending migrations; creates the first admin operator when there is none. */
+    async init(): Promise<InitResult> {
+      const { schemaVersion, applied } = await migrate(db);
+      const operator = await bootstrapFirstAdmin(db);
+      return { schemaVersion, applied, operator };
+    },
+    migrate: () => migrate(db),
+    schemaStatus: () => schemaStatus(db),
+
+    /** Refuses with NOT_INITIALISED unless the schema is fully migrated. */
+    async requireSchema(): Promise<void> {
+      const status = await schemaStatus(db);
+      if (status.pending.length > 0) {
+        throw new ConfigError(
+          status.current === 0
+            ? `The database has no sselfie schema "${db.schema}" yet: run \`sselfie init\` first.`
+            : `The database schema is at version ${status.current} but this sselfie needs ${status.latest}: run \`sselfie init\`.`,
+          { current: status.current, latest: status.latest },
+          "NOT_INITIALISED",
+        );
+      }
+    },
+
+    authenticate: (token: string | undefined, scope: Scope | null, context: { action: string; userId?: string }) =>
+      authenticate(db, token, scope, context),
+
+    operators: {
+      create: (actor: Principal, input: { name: string; scopes: string | readonly string[] }) =>
+        createOperator(db, actor, input),
+      list: (): Promise<Operator[]> => listOperators(db),
+      revoke: (actor: Principal, name: string) => revokeOperator(db, actor, name),
+    },
+
+    async close(): Promise<void> {
+      await db.close();
+    },
+  };
+}
+
+export type Sselfie = Awaited<ReturnType<typeof createSselfie>>;
