@@ -1,0 +1,70 @@
+/**
+ * Environments for spawning the built CLI against each backend:
+ *
+ *   forEachCliBackend((backend) => {
+ *     it("...", async () => {
+ *       const env = await backend.env();            // SSELFIE_HOME (+ DATABASE_URL, SSELFIE_SCHEMA)
+ *       const r = await runCli(["init", "--json"], { env });
+ *     });
+ *   });
+ *
+ * "embedded": a fresh SSELFIE_HOME holding a copy of the migrated PGlite template (no operator
+ * yet). "postgres" (when TEST_DATABASE_URL is set): a fresh SSELFIE_HOME and a schema of its own
+ * on the server, not yet migrated, dropped after the file.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe } from "vitest";
+import { runCli } from "./cli.js";
+import { TEST_DATABASE_URL, testSchemaName } from "./databases.js";
+import { copyPgliteTemplate } from "./pglite-template.js";
+
+export interface CliBackend {
+  readonly kind: "embedded" | "postgres";
+  /** A new, isolated environment; `migrated: false` leaves the embedded home empty. */
+  env(opts?: { migrated?: boolean }): Promise<Record<string, string>>;
+}
+
+export function forEachCliBackend(define: (backend: CliBackend) => void): void {
+  describe("embedded", () => define(cliBackend("embedded")));
+  describe.skipIf(!TEST_DATABASE_URL)("postgres", () => define(cliBackend("postgres")));
+}
+
+export function cliBackend(kind: "embedded" | "postgres"): CliBackend {
+  const homes: string[] = [];
+  const schemas: string[] = [];
+  afterAll(async () => {
+    await Promise.all(homes.map((h) => rm(h, { recursive: true, force: true })));
+    if (schemas.length && TEST_DATABASE_URL) {
+      const pg = (await import("pg")).default;
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+      await client.end();
+    }
+  });
+  return {
+    kind,
+    async env(opts = {}) {
+      const home = await mkdtemp(join(tmpdir(), "sselfie-cli-"));
+      homes.push(home);
+      if (kind === "embedded") {
+        if (opts.migrated !== false) await copyPgliteTemplate(home);
+        return { SSELFIE_HOME: home };
+      }
+      const schema = testSchemaName();
+      schemas.push(schema);
+      return { SSELFIE_HOME: home, DATABASE_URL: TEST_DATABASE_URL!, SSELFIE_SCHEMA: schema };
+    },
+  };
+}
+
+/** Runs `init --json` and returns the admin token it printed. */
+export async function initAndGetAdminToken(env: Record<string, string>): Promise<string> {
+  const r = await runCli(["init", "--json"], { env });
+  if (r.code !== 0 || !r.json?.operator?.token) {
+    throw new Error(`init failed (${r.code}): ${r.stdout} ${r.stderr}`);
+  }
+  return r.json.operator.token as string;
+}
