@@ -9,7 +9,7 @@ import type { SselfieContext } from "./context.js";
 import { openDatabase } from "./db/connect.js";
 import { migrate, schemaStatus } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, DatabaseError } from "./errors.js";
 import {
   authenticate,
   bootstrapFirstAdmin,
@@ -112,12 +112,19 @@ export async function createSselfie(options: SselfieOptions = {}) {
     /** Refuses with NOT_INITIALISED unless the schema is fully migrated. */
     async requireSchema(): Promise<void> {
       const status = await schemaStatus(db);
+      if (status.tooNew) {
+        throw new DatabaseError(
+          `The database schema "${db.schema}" is at version ${status.schemaVersion}, newer than this sselfie knows (${status.latestVersion}): upgrade sselfie.`,
+          { current: status.schemaVersion, latest: status.latestVersion },
+          "SCHEMA_TOO_NEW",
+        );
+      }
       if (status.pending.length > 0) {
         throw new ConfigError(
-          status.current === 0
+          status.schemaVersion === 0
             ? `The database has no sselfie schema "${db.schema}" yet: run \`sselfie init\` first.`
-            : `The database schema is at version ${status.current} but this sselfie needs ${status.latest}: run \`sselfie init\`.`,
-          { current: status.current, latest: status.latest },
+            : `The database schema is at version ${status.schemaVersion} but this sselfie needs ${status.latestVersion}: run \`sselfie init\`.`,
+          { current: status.schemaVersion, latest: status.latestVersion },
           "NOT_INITIALISED",
         );
       }

@@ -46,7 +46,7 @@ export function cliBackend(kind: "embedded" | "postgres"): CliBackend {
   });
   return {
     kind,
-    async env(opts = {}) {
+    async env(opts = {}): Promise<Record<string, string>> {
       const home = await mkdtemp(join(tmpdir(), "sselfie-cli-"));
       homes.push(home);
       if (kind === "embedded") {
