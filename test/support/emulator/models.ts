@@ -1,0 +1,144 @@
+/** Models and versions: state operations, their JSON, and the /models, /account and secret handlers. */
+import { isoMicros } from "./clock.js";
+import { json, isPlainObject, notFound, problem, type Reply } from "./http-util.js";
+import { versionId as newVersionId } from "./ids.js";
+import { paginate } from "./pagination.js";
+import type { Ctx } from "./router.js";
+import { trainedModelOpenApi } from "./schemas.js";
+import { apiUrl, assignSeq, type State } from "./state.js";
+import type { EmulatedModel, EmulatedVersion, JsonSchema, OpenApiSchema } from "./types.js";
+
+export const HARDWARE = ["cpu", "gpu-t4", "gpu-l40s", "gpu-l40s-2x", "gpu-a100-large", "gpu-a100-large-2x", "gpu-h100"];
+/** Docker repository rules: lower-case a-z 0-9 . _ -, starting and ending alphanumeric. */
+const MODEL_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+export function putModel(
+  state: State,
+  owner: string,
+  name: string,
+  opts: { visibility?: "public" | "private"; hardware?: string; description?: string | null } = {},
+): EmulatedModel {
+  const model: EmulatedModel = {
+    owner,
+    name,
+    description: opts.description ?? null,
+    visibility: opts.visibility ?? "private",
+    hardware: opts.hardware ?? "cpu",
+    created_at: isoMicros(state.clock.now()),
+    run_count: 0,
+    versions: new Map(),
+    latest_version: null,
+  };
+  state.models.set(`${owner}/${name}`, model);
+  assignSeq(state, model);
+  return model;
+}
+
+export function addVersion(state: State, model: EmulatedModel, openapi: OpenApiSchema, id = newVersionId(), at = state.clock.now()): EmulatedVersion {
+  const version: EmulatedVersion = { id, created_at: isoMicros(at), cog_version: "0.16.9", openapi_schema: openapi };
+  model.versions.set(id, version);
+  assignSeq(state, version);
+  model.latest_version = version;
+  return version;
+}
+
+export function removeVersion(model: EmulatedModel, id: string): void {
+  model.versions.delete(id);
+  if (model.latest_version?.id === id) model.latest_version = [...model.versions.values()].at(-1) ?? null;
+}
+
+export function requireModel(state: State, modelId: string): EmulatedModel {
+  const model = state.models.get(modelId);
+  if (!model) throw new Error(`emulator has no model ${modelId}`);
+  return model;
+}
+
+export function plantVersion(state: State, modelId: string, inputSchema?: object): string {
+  const openapi = trainedModelOpenApi(inputSchema as JsonSchema | undefined);
+  return addVersion(state, requireModel(state, modelId), openapi).id;
+}
+
+/** A model the caller may see: public, or owned by the caller. */
+export function visibleModel(state: State, account: string, modelId: string): EmulatedModel | undefined {
+  const model = state.models.get(modelId);
+  return model && (model.visibility === "public" || model.owner === account) ? model : undefined;
+}
+
+export function renderVersion(version: EmulatedVersion): Record<string, unknown> {
+  return { id: version.id, created_at: version.created_at, cog_version: version.cog_version, openapi_schema: version.openapi_schema };
+}
+
+export function renderModel(state: State, model: EmulatedModel): Record<string, unknown> {
+  return {
+    url: `${state.origin}/${model.owner}/${model.name}`,
+    owner: model.owner,
+    name: model.name,
+    description: model.description,
+    visibility: model.visibility,
+    github_url: null,
+    paper_url: null,
+    license_url: null,
+    run_count: model.run_count,
+    cover_image_url: null,
+    default_example: null,
+    is_official: false,
+    latest_version: model.latest_version ? renderVersion(model.latest_version) : null,
+  };
+}
+
+export function createModelHandler(ctx: Ctx): Reply {
+  const { state, account, body } = ctx;
+  if (!isPlainObject(body)) return problem(400, "The request body must be a JSON object.");
+  for (const field of ["owner", "name", "visibility", "hardware"]) {
+    if (typeof body[field] !== "string" || body[field] === "") return problem(400, `${field}: This field is required.`);
+  }
+  const { owner, name, visibility, hardware } = body as Record<string, string>;
+  if (owner !== account.username) {
+    return problem(403, `You do not have permission to create models for the owner "${owner}".`, { title: "Forbidden" });
+  }
+  if (!MODEL_NAME.test(name!) || name!.length > 100) {
+    return problem(400, "name: Model names may contain only lowercase letters, numbers, dashes, underscores and periods, and must start and end with a letter or number.");
+  }
+  if (visibility !== "public" && visibility !== "private") return problem(400, `visibility: "${visibility}" is not a valid choice.`);
+  if (!HARDWARE.includes(hardware!)) return problem(400, `hardware: "${hardware}" is not a valid choice.`);
+  if (state.models.has(`${owner}/${name}`)) {
+    return problem(409, "A model with that name and owner already exists.", { title: "Conflict" });
+  }
+  const owned = [...state.models.values()].filter((m) => m.owner === owner).length;
+  if (owned >= state.options.maxModelsPerAccount) {
+    return problem(400, `You have reached the limit of ${state.options.maxModelsPerAccount} models per account.`);
+  }
+  const description = typeof body.description === "string" ? body.description : null;
+  const model = putModel(state, owner, name!, { visibility, hardware: hardware!, description });
+  return json(201, renderModel(state, model));
+}
+
+export function getModelHandler(ctx: Ctx): Reply {
+  const [owner, name] = ctx.params;
+  const model = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`);
+  return model ? json(200, renderModel(ctx.state, model)) : notFound();
+}
+
+export function listVersionsHandler(ctx: Ctx): Reply {
+  const [owner, name] = ctx.params;
+  const model = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`);
+  if (!model) return notFound();
+  const page = paginate(ctx.state, model.versions.values(), ctx.query.get("cursor") ?? undefined, apiUrl(ctx.state, `/models/${owner}/${name}/versions`));
+  if (!page) return problem(400, "Invalid cursor");
+  return json(200, { ...page, results: page.results.map(renderVersion) });
+}
+
+export function getVersionHandler(ctx: Ctx): Reply {
+  const [owner, name, id] = ctx.params;
+  const version = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`)?.versions.get(id!);
+  return version ? json(200, renderVersion(version)) : notFound();
+}
+
+export function accountHandler(ctx: Ctx): Reply {
+  const { account } = ctx;
+  return json(200, { type: account.type, username: account.username, name: account.name, github_url: `https://github.com/${account.username}` });
+}
+
+export function webhookSecretHandler(ctx: Ctx): Reply {
+  return json(200, { key: ctx.account.webhookSecret });
+}

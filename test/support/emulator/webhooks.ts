@@ -1,0 +1,137 @@
+/**
+ * Webhook deliveries signed as Replicate (Svix) signs them: `webhook-id`, `webhook-timestamp`
+ * (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>`, the
+ * key being the base64-decoded part of the secret after `whsec_`. Failed deliveries are retried
+ * with the same webhook-id; redirects are not followed.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { webhookMessageId } from "./ids.js";
+import type { State } from "./state.js";
+import type { WebhookEvent } from "./types.js";
+
+export function signWebhook(secret: string, id: string, timestamp: number | string, body: string): string {
+  const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret, "base64");
+  const digest = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
+  return `v1,${digest}`;
+}
+
+/** True when any `v1,` signature in the header matches; compares in constant time. */
+export function verifyWebhook(secret: string, id: string, timestamp: number | string, body: string, header: string): boolean {
+  const expected = Buffer.from(signWebhook(secret, id, timestamp, body));
+  return header.split(" ").some((candidate) => {
+    const given = Buffer.from(candidate);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+export const ALL_EVENTS: WebhookEvent[] = ["start", "output", "logs", "completed"];
+
+interface Job {
+  id: string;
+  account: string;
+  webhook?: string;
+  webhookEventsFilter?: WebhookEvent[];
+}
+
+interface Progress {
+  started: boolean;
+  lastLogs: string | undefined;
+  lastLogsAt: number;
+  outputSent: boolean;
+  completed: boolean;
+  chain: Promise<void>;
+}
+
+/** Sends each job's events in order, one delivery (with its retries) at a time. */
+export function createWebhookDispatcher(state: State) {
+  const progress = new Map<string, Progress>();
+  const pending = new Set<Promise<void>>();
+
+  function enqueue(job: Job, event: WebhookEvent, body: unknown, p: Progress): void {
+    const filter = job.webhookEventsFilter ?? ALL_EVENTS;
+    if (!job.webhook || !filter.includes(event)) return;
+    const url = job.webhook;
+    const text = JSON.stringify(body);
+    const secret = state.accountsByName.get(job.account)?.webhookSecret ?? "";
+    p.chain = p.chain.then(() => deliver(url, event, job.id, text, secret));
+    const tracked = p.chain;
+    pending.add(tracked);
+    void tracked.finally(() => pending.delete(tracked));
+  }
+
+  async function deliver(url: string, event: WebhookEvent, jobId: string, body: string, secret: string): Promise<void> {
+    const webhookId = webhookMessageId();
+    const delays = [0, ...state.options.webhookRetryDelaysMs];
+    for (let attempt = 1; attempt <= delays.length; attempt++) {
+      if (state.closed) return;
+      if (delays[attempt - 1]! > 0) await new Promise((r) => setTimeout(r, delays[attempt - 1]).unref());
+      if (state.closed) return;
+      const timestamp = Math.floor(state.clock.now() / 1000);
+      let status = 0;
+      try {
+        const res = await fetch(url, {
+          method: "POST",
+          redirect: "manual",
+          signal: AbortSignal.any([AbortSignal.timeout(10_000), state.shutdown.signal]),
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "Replicate-Webhooks/emulator",
+            "webhook-id": webhookId,
+            "webhook-timestamp": String(timestamp),
+            "webhook-signature": signWebhook(secret, webhookId, timestamp, body),
+          },
+          body,
+        });
+        status = res.status;
+        await res.arrayBuffer().catch(() => undefined);
+      } catch {
+        status = 0;
+      }
+      state.deliveries.push({ url, event, jobId, webhookId, timestamp, body, attempt, status });
+      if (status >= 200 && status < 300) return;
+    }
+  }
+
+  return {
+    /** Called on every tick with the job's current public JSON. */
+    observe(job: Job, view: Record<string, unknown>, terminal: boolean): void {
+      if (!job.webhook) return;
+      let p = progress.get(job.id);
+      if (!p) {
+        p = { started: false, lastLogs: undefined, lastLogsAt: 0, outputSent: false, completed: false, chain: Promise.resolve() };
+        progress.set(job.id, p);
+      }
+      if (p.completed) return;
+      if (!p.started) {
+        p.started = true;
+        p.lastLogs = typeof view.logs === "string" ? view.logs : "";
+        enqueue(job, "start", view, p);
+      }
+      const logs = typeof view.logs === "string" ? view.logs : "";
+      // Replicate sends logs/output events at most every 500 ms; start and completed always.
+      if (!terminal && logs !== p.lastLogs && Date.now() - p.lastLogsAt >= 500) {
+        p.lastLogs = logs;
+        p.lastLogsAt = Date.now();
+        enqueue(job, "logs", view, p);
+      }
+      if (!p.outputSent && view.output !== null && view.output !== undefined) {
+        p.outputSent = true;
+        enqueue(job, "output", view, p);
+      }
+      if (terminal) {
+        p.completed = true;
+        enqueue(job, "completed", view, p);
+      }
+    },
+    /** True once the job's `completed` event has been queued. */
+    done(id: string): boolean {
+      return progress.get(id)?.completed === true;
+    },
+    /** Resolves when every queued delivery (and retry) has finished. */
+    async idle(): Promise<void> {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;
