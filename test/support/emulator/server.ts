@@ -63,10 +63,11 @@ export function createEmulatorServer(state: State, routes: Route[], webhooks: We
     if (fault?.kind === "status") {
       const body = fault.body ?? { detail: STATUS_CODES[fault.status] ?? "Error", status: fault.status };
       const isText = typeof body === "string";
+      const contentType = isText ? "text/plain; charset=utf-8" : fault.status >= 400 ? "application/problem+json" : "application/json";
       return send({
         status: fault.status,
         ...(isText ? { bytes: Buffer.from(body) } : { json: body }),
-        contentType: isText ? "text/plain; charset=utf-8" : "application/problem+json",
+        contentType,
         ...(fault.headers ? { headers: fault.headers } : {}),
       });
     }
@@ -150,8 +151,9 @@ function write(res: ServerResponse, method: string, record: RecordedRequest, rep
     payload = reply.bytes;
     contentType ??= "application/octet-stream";
   }
-  const headers: Record<string, string> = { ...extra, ...(reply.headers ?? {}) };
+  const headers: Record<string, string> = { ...extra };
   if (contentType) headers["content-type"] = contentType;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) headers[name.toLowerCase()] = value;
   headers["content-length"] = String(payload?.length ?? 0);
   res.writeHead(reply.status, headers);
   res.end(method === "HEAD" ? undefined : payload);
