@@ -51,6 +51,18 @@ describe("account and models", () => {
     expect([...emu.models.keys()].filter((k) => k.endsWith("/race-model"))).toHaveLength(1);
   });
 
+  it("ensurePrivateModel treats 'already exists' on create as success (another caller won)", async () => {
+    emu.createModel(`${emu.owner}/taken`, { visibility: "private" });
+    // The first look misses it, as if the other caller created it just after.
+    emu.inject({ kind: "status", method: "GET", path: `/v1/models/${emu.owner}/taken`, status: 404, body: { detail: "Not found.", status: 404 } });
+    const { model, created } = await gatewayFor(emu).ensurePrivateModel(emu.owner, "taken");
+    expect(created).toBe(false);
+    expect(model.name).toBe("taken");
+    const [post] = emu.requestsTo("POST", "/v1/models");
+    expect(post?.status).toBeGreaterThanOrEqual(400);
+    expect(emu.requestsTo("GET", `/v1/models/${emu.owner}/taken`)).toHaveLength(2);
+  });
+
   it("ensurePrivateModel returns an existing public model as it is, for the caller to refuse", async () => {
     emu.createModel(`${emu.owner}/public-one`, { visibility: "public" });
     const { model, created } = await gatewayFor(emu).ensurePrivateModel(emu.owner, "public-one");
@@ -112,7 +124,8 @@ describe("files", () => {
     const stored = emu.fileBytesFromUrl(file.urls.get);
     expect(stored && createHash("sha256").update(stored).digest("hex")).toBe(createHash("sha256").update(bytes).digest("hex"));
     const [post] = emu.requestsTo("POST", "/v1/files");
-    expect(post?.body).toMatchObject({ files: [{ name: "content", filename: "u42.zip", size: bytes.length }] });
+    expect(post?.body).toMatchObject({ files: expect.arrayContaining([expect.objectContaining({ name: "content", filename: "u42.zip", size: bytes.length })]) });
+    expect(emu.files.get(file.id)?.contentType).toBe("application/zip");
   });
 });
 

@@ -85,7 +85,7 @@ describe("token redaction", () => {
       },
     ],
     [
-      "crash after create",
+      "crash-after-create",
       "REPLICATE_OUTCOME_UNKNOWN",
       () => {
         emu.inject({ kind: "crash-after-create", method: "POST", path: /\/trainings$/ });
@@ -93,7 +93,7 @@ describe("token redaction", () => {
       },
     ],
     [
-      "bad response",
+      "bad-response",
       "REPLICATE_BAD_RESPONSE",
       () => {
         emu.inject({ kind: "status", method: "GET", path: "/v1/account", status: 200, body: { nothing: true } });
@@ -109,7 +109,7 @@ describe("token redaction", () => {
       },
     ],
     [
-      "a server that echoes the token",
+      "server-echoes-token",
       "REPLICATE_UNAVAILABLE",
       () => {
         emu.inject({ kind: "status", method: "GET", path: "/v1/account", status: 503, body: { detail: `bad header Authorization: Bearer ${TOKEN} (${TOKEN})` }, times: 5 });
@@ -117,7 +117,7 @@ describe("token redaction", () => {
       },
     ],
     [
-      "a 404 that echoes the token",
+      "404-echoes-token",
       "REPLICATE_NOT_FOUND",
       () => {
         emu.inject({ kind: "status", method: "GET", path: "/v1/account", status: 404, body: { detail: `no account for ${TOKEN}` } });
