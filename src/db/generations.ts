@@ -1,0 +1,171 @@
+import type { Queryable } from "./types.js";
+
+export type GenerationStatus = "pending" | "unknown" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
+export const TERMINAL_GENERATION_STATUSES = ["succeeded", "failed", "canceled", "aborted"] as const;
+
+/** One output of a prediction: its URL, and the verified local file once downloaded. */
+export interface GenerationOutput {
+  url: string;
+  /** Absolute path of the verified PNG, or null when not (yet) downloaded. */
+  file: string | null;
+  size: number | null;
+  sha256: string | null;
+  /** Why the download failed, when it did. */
+  error?: string;
+}
+
+export interface GenerationRow {
+  id: number;
+  user_id: string;
+  /** `{modelId}:{versionId}`, exactly as sent. */
+  version_ref: string;
+  prompt: string;
+  /** The exact `input` object sent. */
+  input: Record<string, unknown>;
+  input_hash: string;
+  seed: number;
+  status: GenerationStatus;
+  replicate_prediction_id: string | null;
+  outputs: GenerationOutput[] | null;
+  error: string | null;
+  predict_time: number | null;
+  operator: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export interface NewGeneration {
+  userId: string;
+  versionRef: string;
+  prompt: string;
+  input: Record<string, unknown>;
+  inputHash: string;
+  seed: number;
+  operator: string | null;
+}
+
+/** Recorded before the prediction is created, so a crash cannot lose a paid prediction. */
+export async function insertGeneration(db: Queryable, s: string, g: NewGeneration): Promise<GenerationRow> {
+  const { rows } = await db.query<GenerationRow>(
+    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator],
+  );
+  return rows[0]!;
+}
+
+/**
+ * The create call did not yield a prediction: `failed` when Replicate refused it (nothing was
+ * created), `unknown` when it may have been created. Only a record still waiting is changed.
+ */
+export async function markGenerationNotCreated(
+  db: Queryable,
+  s: string,
+  id: number,
+  outcome: { status: "failed" | "unknown"; error: string },
+): Promise<GenerationRow | null> {
+  const { rows } = await db.query<GenerationRow>(
+    `UPDATE ${s}.generations
+        SET status = $2::text, error = $3,
+            finished_at = CASE WHEN $2::text = 'failed' THEN now() ELSE finished_at END, updated_at = now()
+      WHERE id = $1 AND replicate_prediction_id IS NULL AND status IN ('pending', 'unknown')
+      RETURNING *`,
+    [id, outcome.status, outcome.error],
+  );
+  return rows[0] ?? null;
+}
+
+export interface PredictionUpdate {
+  predictionId: string;
+  status: Exclude<GenerationStatus, "pending" | "unknown">;
+  error: string | null;
+  predictTime: number | null;
+  /** When Replicate says the prediction ended (terminal statuses only). */
+  completedAt: Date | null;
+  /** Output URLs of a succeeded prediction; stored (not yet downloaded) only when no outputs are recorded. */
+  outputUrls: string[] | null;
+}
+
+const rank = (expr: string) =>
+  `(CASE ${expr} WHEN 'starting' THEN 1 WHEN 'processing' THEN 2 ` +
+  `WHEN 'succeeded' THEN 3 WHEN 'failed' THEN 3 WHEN 'canceled' THEN 3 WHEN 'aborted' THEN 3 ELSE 0 END)`;
+
+/**
+ * Applies what Replicate said about the generation's prediction. Statuses only move forward
+ * (a late `processing` webhook never undoes `succeeded`) and a terminal status is final; outputs
+ * already recorded (downloaded files) are never replaced. Returns the row, or null when the row
+ * belongs to another prediction.
+ */
+export async function applyPredictionToGeneration(
+  db: Queryable,
+  s: string,
+  id: number,
+  u: PredictionUpdate,
+): Promise<GenerationRow | null> {
+  const advances = `(${rank("g.status")} < 3 AND ${rank("g.status")} <= ${rank("$3::text")})`;
+  const terminal = `${rank("$3::text")} = 3`;
+  const { rows } = await db.query<GenerationRow>(
+    `UPDATE ${s}.generations g SET
+        replicate_prediction_id = COALESCE(g.replicate_prediction_id, $2),
+        status       = CASE WHEN ${advances} THEN $3::text ELSE g.status END,
+        error        = CASE WHEN ${advances} THEN $4 ELSE g.error END,
+        predict_time = CASE WHEN ${advances} THEN COALESCE($5, g.predict_time) ELSE g.predict_time END,
+        finished_at  = CASE WHEN ${advances} AND ${terminal} THEN COALESCE($6, now()) ELSE g.finished_at END,
+        outputs      = CASE WHEN g.outputs IS NULL AND $7::jsonb IS NOT NULL THEN $7::jsonb ELSE g.outputs END,
+        updated_at   = now()
+      WHERE g.id = $1 AND (g.replicate_prediction_id IS NULL OR g.replicate_prediction_id = $2)
+      RETURNING *`,
+    [
+      id,
+      u.predictionId,
+      u.status,
+      u.error,
+      u.predictTime,
+      u.completedAt,
+      u.outputUrls ? JSON.stringify(u.outputUrls.map((url) => ({ url, file: null, size: null, sha256: null }))) : null,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+/** Records the downloaded (and failed) outputs, in the order of the prediction's output. */
+export async function setGenerationOutputs(db: Queryable, s: string, id: number, outputs: GenerationOutput[]): Promise<void> {
+  await db.query(`UPDATE ${s}.generations SET outputs = $2::jsonb, updated_at = now() WHERE id = $1`, [id, JSON.stringify(outputs)]);
+}
+
+export async function getGeneration(db: Queryable, s: string, id: number): Promise<GenerationRow | null> {
+  const { rows } = await db.query<GenerationRow>(`SELECT * FROM ${s}.generations WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getGenerationByPredictionId(db: Queryable, s: string, predictionId: string): Promise<GenerationRow | null> {
+  const { rows } = await db.query<GenerationRow>(`SELECT * FROM ${s}.generations WHERE replicate_prediction_id = $1`, [predictionId]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Records whose create call ended without an answer, matching a prediction's exact version
+ * reference and input hash (the input holds a random seed, so a match is the same request).
+ */
+export async function findUnattachedGenerations(
+  db: Queryable,
+  s: string,
+  match: { versionRef: string; inputHash: string },
+): Promise<GenerationRow[]> {
+  const { rows } = await db.query<GenerationRow>(
+    `SELECT * FROM ${s}.generations
+      WHERE replicate_prediction_id IS NULL AND status IN ('pending', 'unknown')
+        AND version_ref = $1 AND input_hash = $2
+      ORDER BY id`,
+    [match.versionRef, match.inputHash],
+  );
+  return rows;
+}
+
+export async function listGenerations(db: Queryable, s: string, filter: { userId?: string } = {}): Promise<GenerationRow[]> {
+  const { rows } = filter.userId
+    ? await db.query<GenerationRow>(`SELECT * FROM ${s}.generations WHERE user_id = $1 ORDER BY id`, [filter.userId])
+    : await db.query<GenerationRow>(`SELECT * FROM ${s}.generations ORDER BY id`);
+  return rows;
+}

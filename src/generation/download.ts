@@ -1,0 +1,136 @@
+/**
+ * Downloads a prediction's outputs at once (Replicate deletes them an hour later), all in
+ * parallel, each streamed to a temporary file beside its target, checked to be a whole PNG, then
+ * renamed into place. A failed output is retried and then reported without affecting the others.
+ * Output URLs are plain delivery URLs: the Replicate token is never sent with them.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { GenerationOutput } from "../db/generations.js";
+import { PNG_HEAD_BYTES, PNG_TAIL_BYTES, checkPngEnds } from "./png-check.js";
+
+export interface DownloadOptions {
+  /** Tries per output. Default 3. */
+  attempts?: number;
+  /** Per try, body included. Default 60 000. */
+  timeoutMs?: number;
+  /** An output larger than this is refused. Default 64 MiB. */
+  maxBytes?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_DOWNLOAD_ATTEMPTS = 3;
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** A try that may succeed when repeated (network, 5xx, 429, a truncated body). */
+class DownloadError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** File name of output `index` of `predictionId`: unique across runs because prediction ids are. */
+export function outputFileName(predictionId: string, index: number): string {
+  return `${predictionId}-${index}.png`;
+}
+
+/** Keeps the first and last few bytes, the size and the sha256 of what streams through. */
+class Inspector extends Transform {
+  readonly hash = createHash("sha256");
+  size = 0;
+  head = Buffer.alloc(0);
+  tail = Buffer.alloc(0);
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      done(new DownloadError(`larger than ${this.maxBytes} bytes`, false));
+      return;
+    }
+    this.hash.update(chunk);
+    if (this.head.length < PNG_HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, PNG_HEAD_BYTES - this.head.length)]);
+    this.tail =
+      chunk.length >= PNG_TAIL_BYTES
+        ? Buffer.from(chunk.subarray(-PNG_TAIL_BYTES))
+        : Buffer.concat([this.tail, chunk]).subarray(-PNG_TAIL_BYTES);
+    done(null, chunk);
+  }
+}
+
+async function downloadOnce(url: string, target: string, opts: Required<Omit<DownloadOptions, "sleep">>): Promise<GenerationOutput> {
+  const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.part`);
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  try {
+    let response: Response;
+    try {
+      response = await opts.fetch(url, { signal, redirect: "follow" });
+    } catch (err) {
+      throw new DownloadError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `request failed (${(err as Error).message})`, true);
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => undefined);
+      const retryable = response.status === 429 || response.status >= 500 || response.status === 408;
+      const hint = response.status === 404 || response.status === 410 ? " (Replicate removes outputs an hour after the prediction)" : "";
+      throw new DownloadError(`HTTP ${response.status}${hint}`, retryable);
+    }
+    const inspector = new Inspector(opts.maxBytes);
+    try {
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), inspector, createWriteStream(temp, { flags: "wx" }));
+    } catch (err) {
+      if (err instanceof DownloadError) throw err;
+      throw new DownloadError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `transfer failed (${(err as Error).message})`, true);
+    }
+    const problem = checkPngEnds(inspector.head, inspector.tail);
+    // A body cut short also ends without IEND, so a bad PNG is worth one more try.
+    if (problem) throw new DownloadError(`not a complete PNG: ${problem}`, true);
+    await rename(temp, target);
+    return { url, file: target, size: inspector.size, sha256: inspector.hash.digest("hex") };
+  } finally {
+    await rm(temp, { force: true }).catch(() => undefined);
+  }
+}
+
+async function downloadWithRetries(url: string, target: string, options: DownloadOptions): Promise<GenerationOutput> {
+  const opts = {
+    attempts: Math.max(1, options.attempts ?? DEFAULT_DOWNLOAD_ATTEMPTS),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let last = "";
+  for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    try {
+      return await downloadOnce(url, target, opts);
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof DownloadError) || !err.retryable) break;
+      if (attempt < opts.attempts) await sleep(250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 100));
+    }
+  }
+  return { url, file: null, size: null, sha256: null, error: last };
+}
+
+/** Every output, in the order given; a failed one has `file: null` and an `error`. */
+export async function downloadOutputs(
+  urls: readonly string[],
+  dir: string,
+  predictionId: string,
+  options: DownloadOptions = {},
+): Promise<GenerationOutput[]> {
+  await mkdir(dir, { recursive: true });
+  return Promise.all(urls.map((url, i) => downloadWithRetries(url, join(dir, outputFileName(predictionId, i)), options)));
+}

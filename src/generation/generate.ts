@@ -1,0 +1,276 @@
+/**
+ * Locked-parameter generation from the user's own model. In order:
+ *   1. validate user id, prompt and seed (no I/O);
+ *   2. resolve the user's own `model:version` and check the locked input against the version's
+ *      declared inputs (refusals write one `refused` event and nothing else, and reach no
+ *      prediction endpoint);
+ *   3. record the generation, then create the prediction (`Prefer: wait`), then poll;
+ *   4. download and verify every output at once, and record files, sizes and hashes.
+ * A create that may or may not have happened is never repeated: the record says `unknown`.
+ */
+import { resolve } from "node:path";
+import type { SselfieContext } from "../context.js";
+import {
+  applyPredictionToGeneration,
+  insertGeneration,
+  markGenerationNotCreated,
+  setGenerationOutputs,
+  type GenerationOutput,
+  type GenerationRow,
+} from "../db/generations.js";
+import { appendEvent } from "../db/operator-events.js";
+import { saveVersionSchema } from "../db/version-schemas.js";
+import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
+import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
+import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
+import { predictionUpdate } from "./apply-prediction.js";
+import { downloadOutputs, type DownloadOptions } from "./download.js";
+import { checkLockedInput } from "./input-schema.js";
+import { preparePrompt } from "./prompt.js";
+import { lookUpUserModel, type UserModelRef } from "./resolve-model.js";
+import { loadInputSchema } from "./version-schema.js";
+
+export const DEFAULT_PREFER_WAIT_SECONDS = 60;
+export const DEFAULT_POLL_INTERVAL_MS = 1_000;
+export const DEFAULT_GENERATION_TIMEOUT_MS = 10 * 60_000;
+const NSFW = /nsfw/i;
+
+export type GenerationProgress =
+  | { phase: "creating"; version: string; seed: number }
+  | { phase: "waiting"; predictionId: string; status: string }
+  | { phase: "downloading"; predictionId: string; count: number };
+
+export interface GenerateOptions {
+  userId: string;
+  /** Trimmed and checked; the user's trigger word is added when missing. */
+  prompt: string;
+  /** 0..999999; random (crypto) when absent. */
+  seed?: number | string;
+  /** Folder for the PNGs (created when missing). */
+  outDir: string;
+  onProgress?: (progress: GenerationProgress) => void;
+  /** How long Replicate may hold the create response (`Prefer: wait=N`, 1..60). Default 60. */
+  waitSeconds?: number;
+  pollIntervalMs?: number;
+  /** Give up following the prediction after this long (it keeps running; a webhook can still record it). */
+  timeoutMs?: number;
+  download?: DownloadOptions;
+}
+
+export interface GenerationResult {
+  userId: string;
+  generationId: number;
+  predictionId: string;
+  /** The exact reference used: `{owner}/{userId}-selfie-lora:{version}`. */
+  version: string;
+  seed: number;
+  /** The prompt as sent. */
+  prompt: string;
+  /** True when the prompt sent differs from the one given (trimmed, or trigger word added). */
+  promptChanged: boolean;
+  triggerWordAdded: boolean;
+  /** The guidance input name the version declares, which carried 2.8. */
+  guidanceKey: string;
+  inputHash: string;
+  /** Absolute paths of the verified PNGs, in the order of the prediction's output. */
+  files: string[];
+  /** Images the safety checker withheld (of the 3 asked for). */
+  withheld: number;
+  /** Outputs that could not be downloaded after retries (their URLs stay in the record). */
+  failedDownloads: { index: number; url: string; error: string }[];
+  outputs: GenerationOutput[];
+  predictTime: number | null;
+}
+
+function eventDetails(err: unknown): Record<string, unknown> {
+  if (err instanceof StateError || err instanceof ReplicateError || err instanceof InvalidInputError) {
+    return { code: err.code, message: err.message, ...err.details };
+  }
+  return { code: "UNEXPECTED", message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Validates everything that needs no I/O; throws InvalidInputError (exit 2). */
+export function validateGenerateOptions(opts: GenerateOptions) {
+  const userId = validateUserId(opts.userId);
+  const prompt = preparePrompt(userId, opts.prompt);
+  const seed = opts.seed === undefined ? randomSeed() : validateSeed(opts.seed);
+  if (typeof opts.outDir !== "string" || opts.outDir.trim() === "") {
+    throw new InvalidInputError("An output folder is required.", { outDir: opts.outDir });
+  }
+  return { userId, prompt, seed, outDir: resolve(opts.outDir) };
+}
+
+export async function generate(ctx: SselfieContext, actor: string | null, opts: GenerateOptions): Promise<GenerationResult> {
+  const { userId, prompt, seed, outDir } = validateGenerateOptions(opts);
+  const event = (outcome: "ok" | "refused" | "failed", details: Record<string, unknown>) =>
+    appendEvent(ctx.db, ctx.db.s, { operator: actor, action: "generate", userId, outcome, details });
+
+  let model: UserModelRef;
+  let input: Record<string, unknown>;
+  let guidanceKey: string;
+  try {
+    model = await lookUpUserModel(ctx, userId);
+    const loaded = await loadInputSchema(ctx, model);
+    const check = checkLockedInput(loaded.schema, prompt.prompt, seed);
+    if (!check.ok) {
+      throw new StateError(
+        "LOCKED_INPUT_UNSUPPORTED",
+        `User ${userId}'s model version ${model.ref} cannot take the locked input: ${check.problems.join("; ")}. ` +
+          `Nothing was sent, because Replicate would silently ignore or reject it. Retrain the user's model with the ` +
+          `locked trainer (sselfie train --user ${userId} --images <folder>) and run \`sselfie audit --user ${userId} --remote\`.`,
+        { userId, version: model.ref, problems: check.problems },
+      );
+    }
+    ({ input, guidanceKey } = check);
+    if (!loaded.cached) {
+      await saveVersionSchema(ctx.db, ctx.db.s, { versionId: model.versionId, modelId: model.modelId, inputSchema: loaded.schema });
+    }
+  } catch (err) {
+    await event(err instanceof StateError ? "refused" : "failed", eventDetails(err));
+    throw err;
+  }
+
+  const inputHash = hashInput(input);
+  const row = await insertGeneration(ctx.db, ctx.db.s, {
+    userId,
+    versionRef: model.ref,
+    prompt: prompt.prompt,
+    input,
+    inputHash,
+    seed,
+    operator: actor,
+  });
+
+  opts.onProgress?.({ phase: "creating", version: model.ref, seed });
+  const gateway = await ctx.replicate();
+  let prediction: Prediction;
+  try {
+    prediction = await gateway.createPrediction({
+      version: model.ref,
+      input,
+      waitSeconds: opts.waitSeconds ?? DEFAULT_PREFER_WAIT_SECONDS,
+      ...(ctx.webhookUrl ? { webhook: ctx.webhookUrl, webhookEventsFilter: ["start", "completed"] as const } : {}),
+    });
+  } catch (err) {
+    const refused = err instanceof ReplicateError && err.code !== "REPLICATE_OUTCOME_UNKNOWN";
+    const reason = err instanceof Error ? err.message : String(err);
+    await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: refused ? "failed" : "unknown", error: reason });
+    await event("failed", { generationId: row.id, version: model.ref, seed, ...eventDetails(err) });
+    if (refused) throw err;
+    throw new ReplicateError(
+      `${reason}. The prediction may exist (and be billed), so it was not created again. Generation #${row.id} is ` +
+        `recorded with status "unknown": ${ctx.webhookUrl ? "Replicate's webhook for it will attach it to the record; or " : ""}` +
+        `within the hour, look for a prediction of ${model.ref} with seed ${seed} at https://replicate.com/predictions and attach ` +
+        `it with recoverGeneration(generationId ${row.id}, predictionId) before generating again.`,
+      {
+        code: "REPLICATE_OUTCOME_UNKNOWN",
+        ...(err instanceof ReplicateError && err.status !== undefined ? { status: err.status } : {}),
+        details: { generationId: row.id, userId, version: model.ref, seed, inputHash },
+      },
+    );
+  }
+
+  return followPrediction(ctx, actor, { row, prediction, outDir, prompt, guidanceKey, opts });
+}
+
+export interface FollowParams {
+  row: GenerationRow;
+  prediction: Prediction;
+  outDir: string;
+  prompt: { prompt: string; original: string; triggerWordAdded: boolean };
+  guidanceKey: string;
+  opts: Pick<GenerateOptions, "onProgress" | "pollIntervalMs" | "timeoutMs" | "download">;
+}
+
+/** From a created prediction to verified files on disk, recording every step. */
+export async function followPrediction(ctx: SselfieContext, actor: string | null, params: FollowParams): Promise<GenerationResult> {
+  const { row, outDir, prompt, opts } = params;
+  let prediction = params.prediction;
+  const userId = row.user_id;
+  const base = { generationId: row.id, predictionId: prediction.id, version: row.version_ref, seed: row.seed, inputHash: row.input_hash };
+  const event = (outcome: "ok" | "failed", details: Record<string, unknown>) =>
+    appendEvent(ctx.db, ctx.db.s, { operator: actor, action: "generate", userId, outcome, details: { ...base, ...details } });
+
+  await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+  const gateway = await ctx.replicate();
+  const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_GENERATION_TIMEOUT_MS);
+  while (!isTerminalStatus(prediction.status)) {
+    opts.onProgress?.({ phase: "waiting", predictionId: prediction.id, status: prediction.status });
+    if (Date.now() + interval > deadline) {
+      const err = new ReplicateError(
+        `Prediction ${prediction.id} was still ${prediction.status} when sselfie stopped waiting. Generation #${row.id} keeps ` +
+          `its status; Replicate's webhook (when configured) or applyPredictionUpdate records the outcome.`,
+        { code: "REPLICATE_WAIT_TIMEOUT", details: { ...base, status: prediction.status } },
+      );
+      await event("failed", { code: err.code, message: err.message });
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+    try {
+      prediction = await gateway.getPrediction(prediction.id);
+    } catch (err) {
+      await event("failed", eventDetails(err));
+      throw err;
+    }
+    await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+  }
+
+  if (prediction.status !== "succeeded") {
+    const withheldAll = prediction.status === "failed" && NSFW.test(prediction.error ?? "");
+    const err = withheldAll
+      ? new OutcomeError(
+          "ALL_IMAGES_WITHHELD",
+          `The safety checker withheld all 3 images of generation #${row.id} (${prediction.error}). Try again with a different prompt.`,
+          { ...base, status: prediction.status },
+        )
+      : new OutcomeError(
+          "GENERATION_FAILED",
+          `Prediction ${prediction.id} ended ${prediction.status}${prediction.error ? `: ${prediction.error}` : ""}. Generation #${row.id} records it.`,
+          { ...base, status: prediction.status, error: prediction.error },
+        );
+    await event("failed", { code: err.code, message: err.message, status: prediction.status });
+    throw err;
+  }
+
+  const urls = prediction.output ?? [];
+  const asked = LOCKED_GENERATION_INPUT.num_outputs;
+  if (urls.length === 0) {
+    const err = new OutcomeError(
+      "ALL_IMAGES_WITHHELD",
+      `Prediction ${prediction.id} succeeded without any image: the safety checker withheld all ${asked}. Try again with a different prompt.`,
+      { ...base },
+    );
+    await event("failed", { code: err.code, message: err.message });
+    throw err;
+  }
+
+  opts.onProgress?.({ phase: "downloading", predictionId: prediction.id, count: urls.length });
+  const outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), opts.download);
+  await setGenerationOutputs(ctx.db, ctx.db.s, row.id, outputs);
+  const files = outputs.flatMap((o) => (o.file ? [o.file] : []));
+  const failedDownloads = outputs.flatMap((o, index) => (o.file ? [] : [{ index, url: o.url, error: o.error ?? "unknown error" }]));
+  const withheld = Math.max(0, asked - urls.length);
+  await event(failedDownloads.length ? "failed" : "ok", {
+    files: files.length,
+    withheld,
+    ...(failedDownloads.length ? { code: "DOWNLOAD_INCOMPLETE", failedDownloads } : {}),
+  });
+  return {
+    userId,
+    generationId: row.id,
+    predictionId: prediction.id,
+    version: row.version_ref,
+    seed: row.seed,
+    prompt: row.prompt,
+    promptChanged: row.prompt !== prompt.original,
+    triggerWordAdded: prompt.triggerWordAdded,
+    guidanceKey: params.guidanceKey,
+    inputHash: row.input_hash,
+    files,
+    withheld,
+    failedDownloads,
+    outputs,
+    predictTime: typeof prediction.metrics.predict_time === "number" ? prediction.metrics.predict_time : null,
+  };
+}
