@@ -151,7 +151,11 @@ export function renderCreatedTraining(state: State, t: EmulatedTraining): Record
     error: t.error,
     status: t.status,
     created_at: isoMicros(t.createdAt),
-    urls: { cancel: apiUrl(state, `/predictions/${t.id}/cancel`), get: apiUrl(state, `/predictions/${t.id}`) },
+    urls: {
+      cancel: apiUrl(state, `/predictions/${t.id}/cancel`),
+      get: apiUrl(state, `/predictions/${t.id}`),
+      web: `${state.origin}/p/${t.id}`,
+    },
   };
 }
 
@@ -169,7 +173,11 @@ export function renderTraining(state: State, t: EmulatedTraining): Record<string
     output: t.output,
     started_at: t.startedAt === null ? null : isoMicros(t.startedAt),
     status: t.status,
-    urls: { get: apiUrl(state, `/trainings/${t.id}`), cancel: apiUrl(state, `/trainings/${t.id}/cancel`) },
+    urls: {
+      get: apiUrl(state, `/trainings/${t.id}`),
+      cancel: apiUrl(state, `/trainings/${t.id}/cancel`),
+      web: `${state.origin}/p/${t.id}`,
+    },
     model: t.model,
     version: t.version,
     source: "api",
