@@ -1,0 +1,25 @@
+import type { Readable } from "node:stream";
+import type { FileLocation, ImageSetProblem } from "./types.js";
+
+/** A file that may be an image or a caption, before its content is read. */
+export interface Candidate {
+  /** As the operator sees it: a name in the folder, or a path inside the zip. */
+  readonly origin: string;
+  /** Its name in the upload zip. */
+  readonly name: string;
+  /** As declared: by the file system, or by the zip's central directory. */
+  readonly size: number;
+  readonly location: FileLocation;
+  readonly zip?: { readonly compressedSize: number; readonly crc32: number };
+}
+
+/** The files of a folder or zip, sorted out, and a way to read each one. */
+export interface Listing {
+  readonly candidates: readonly Candidate[];
+  readonly ignored: readonly string[];
+  readonly problems: readonly ImageSetProblem[];
+  /** Problems about the source as a whole (unreadable, too many entries): nothing more is checked. */
+  readonly fatal: readonly string[];
+  open(candidate: Candidate): Promise<Readable>;
+  close(): Promise<void>;
+}
