@@ -126,6 +126,7 @@ describe("predictions", () => {
     const images = await Promise.all([...a.output, ...b.output].map(download));
     const decoded = images.map(decodePng);
     expect(decoded[0]).toMatchObject({ width: 6, height: 8 });
+    expect(decoded[0]!.pixels).toHaveLength((6 * 3 + 1) * 8);
     const meta = decoded.map((d) => JSON.parse(d.text.emulator!));
     expect(meta.slice(0, 3)).toEqual([0, 1, 2].map((index) => ({ prediction: a.id, seed: 4242, index, version: ref })));
     expect(meta[3]).toEqual({ prediction: b.id, seed: 7, index: 0, version: ref });
