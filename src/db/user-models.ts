@@ -20,3 +20,71 @@ export async function getUserModel(db: Queryable, s: string, userId: string): Pr
   const { rows } = await db.query<UserModelRow>(`SELECT * FROM ${s}.user_models WHERE user_id = $1`, [userId]);
   return rows[0] ?? null;
 }
+
+/**
+ * Creates the user's model row, or marks a new training pending on the existing one. The active
+ * version (`replicate_version_id`) is left as it is: retraining never takes it away. Returns the
+ * row as it now is, so the caller can check that its model id is the one it computed.
+ */
+export async function upsertUserModelForTraining(
+  db: Queryable,
+  s: string,
+  row: { userId: string; modelId: string; triggerWord: string },
+): Promise<UserModelRow> {
+  const { rows } = await db.query<UserModelRow>(
+    `INSERT INTO ${s}.user_models (user_id, replicate_model_id, trigger_word, training_status)
+     VALUES ($1, $2, $3, 'pending')
+     ON CONFLICT (user_id) DO UPDATE SET
+       training_status = 'pending', current_training_id = NULL, error = NULL, updated_at = now()
+     RETURNING *`,
+    [row.userId, row.modelId, row.triggerWord],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Mirrors the latest training's outcome. A version is written only when given (a verified
+ * succeeded training); every other outcome keeps the active version.
+ */
+export async function setUserModelTraining(
+  db: Queryable,
+  s: string,
+  userId: string,
+  u: { status: TrainingStatus; trainingId: string | null; error: string | null; versionId?: string | null },
+): Promise<UserModelRow | null> {
+  const { rows } = await db.query<UserModelRow>(
+    `UPDATE ${s}.user_models SET
+       training_status = $2,
+       current_training_id = COALESCE($3, current_training_id),
+       error = $4,
+       replicate_version_id = COALESCE($5, replicate_version_id),
+       version_updated_at = CASE WHEN $5::text IS NULL THEN version_updated_at ELSE now() END,
+       updated_at = now()
+     WHERE user_id = $1
+     RETURNING *`,
+    [userId, u.status, u.trainingId, u.error, u.versionId ?? null],
+  );
+  return rows[0] ?? null;
+}
+
+/** The row, locked until the transaction ends. */
+export async function lockUserModel(db: Queryable, s: string, userId: string): Promise<UserModelRow | null> {
+  const { rows } = await db.query<UserModelRow>(`SELECT * FROM ${s}.user_models WHERE user_id = $1 FOR UPDATE`, [userId]);
+  return rows[0] ?? null;
+}
+
+/**
+ * Puts the training fields back as they were before a claim that never reached Replicate
+ * (`previous` null: the claim created the row, so it goes, unless a version appeared meanwhile).
+ */
+export async function restoreUserModel(db: Queryable, s: string, userId: string, previous: UserModelRow | null): Promise<void> {
+  if (!previous) {
+    await db.query(`DELETE FROM ${s}.user_models WHERE user_id = $1 AND replicate_version_id IS NULL`, [userId]);
+    return;
+  }
+  await db.query(
+    `UPDATE ${s}.user_models SET training_status = $2, current_training_id = $3, error = $4, updated_at = now()
+     WHERE user_id = $1 AND (replicate_version_id IS NOT NULL OR $2 <> 'completed')`,
+    [userId, previous.training_status, previous.current_training_id, previous.error],
+  );
+}

@@ -1,0 +1,59 @@
+import { InvalidInputError } from "../../errors.js";
+import { validateUserId } from "../../locked.js";
+import { startTraining, validateSteps } from "../../training/index.js";
+import type { CliCommand } from "../command.js";
+import { describeStatus, followTraining } from "./status.js";
+
+export interface TrainCliOptions {
+  userId: string;
+  images: string;
+  steps: number | undefined;
+  wait: boolean;
+}
+
+export const trainCommand: CliCommand<TrainCliOptions> = {
+  scope: "train",
+  action: "train",
+  parse(o) {
+    const userId = validateUserId(o.user);
+    if (typeof o.images !== "string" || o.images.trim() === "") {
+      throw new InvalidInputError("--images needs a folder of photos or a .zip of them.", {}, "INVALID_IMAGES");
+    }
+    const steps = o.steps === undefined ? undefined : validateSteps(o.steps);
+    return { userId, images: o.images, steps, wait: Boolean(o.wait) };
+  },
+  userId: (o) => o.userId,
+  async run({ sselfie, principal, out }, o) {
+    const actor = principal?.name ?? null;
+    const spinner = await out.progress(`Checking, packaging and uploading user ${o.userId}'s photos…`);
+    let started;
+    try {
+      started = await startTraining(sselfie.context, actor, {
+        userId: o.userId,
+        images: o.images,
+        ...(o.steps === undefined ? {} : { steps: o.steps }),
+      });
+    } finally {
+      spinner.stop();
+    }
+    const startedText = [
+      `${out.green("✓")} Started training ${started.trainingId} for user ${o.userId}.`,
+      `  Model:        ${started.modelId} (private${started.modelCreated ? ", created now" : ""})`,
+      `  Trigger word: ${started.triggerWord}`,
+      `  Images:       ${started.manifest.filter((e) => e.format !== "caption").length} (zip of ${started.zipSize} bytes)`,
+      `  Steps:        ${started.steps ?? "trainer default (1000)"}`,
+    ];
+    if (!o.wait) {
+      return {
+        payload: { userId: started.userId, trainingId: started.trainingId, modelId: started.modelId, triggerWord: started.triggerWord, status: started.status },
+        text: () => [...startedText, `  Follow it:    sselfie status --user ${o.userId} --watch`].join("\n"),
+      };
+    }
+    out.note(startedText.join("\n"));
+    const final = await followTraining(sselfie.context, actor, o.userId, out);
+    return {
+      payload: { userId: started.userId, trainingId: started.trainingId, modelId: started.modelId, triggerWord: started.triggerWord, status: final.status },
+      text: () => describeStatus(final, out),
+    };
+  },
+};

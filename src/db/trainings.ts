@@ -1,0 +1,225 @@
+/**
+ * Queries on `trainings`. An active row (pending|training) is the user's one running training:
+ * the partial unique index `trainings_one_active_per_user` decides every race, and a row that
+ * reached a terminal status is never changed again (every write below is guarded on that).
+ */
+import type { Queryable } from "./types.js";
+import type { TrainingStatus } from "./user-models.js";
+
+export interface TrainingProgressValue {
+  step: number;
+  total: number;
+  percent: number;
+  etaSeconds?: number;
+}
+
+export interface TrainingRow {
+  id: number;
+  user_id: string;
+  replicate_training_id: string | null;
+  trainer_version: string;
+  destination: string;
+  input: Record<string, unknown>;
+  input_images_url: string | null;
+  manifest: unknown;
+  status: TrainingStatus;
+  replicate_status: string | null;
+  output_version: string | null;
+  progress: TrainingProgressValue | null;
+  predict_time: number | null;
+  error: string | null;
+  operator: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export const ONE_ACTIVE_TRAINING_INDEX = "trainings_one_active_per_user";
+
+/** True when `err` is the unique violation of the one-active-training index (pg and PGlite alike). */
+export function isActiveTrainingConflict(err: unknown): boolean {
+  if (!err || typeof err !== "object") return false;
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e.code !== "23505") return false;
+  return e.constraint === ONE_ACTIVE_TRAINING_INDEX || String(e.message ?? "").includes(ONE_ACTIVE_TRAINING_INDEX);
+}
+
+/** Claims the user's active slot; throws the unique violation when another training is active. */
+export async function insertPendingTraining(
+  db: Queryable,
+  s: string,
+  row: { userId: string; trainerVersion: string; destination: string; input: Record<string, unknown>; manifest: unknown; operator: string | null },
+): Promise<TrainingRow> {
+  const { rows } = await db.query<TrainingRow>(
+    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING *`,
+    [row.userId, row.trainerVersion, row.destination, JSON.stringify(row.input), JSON.stringify(row.manifest ?? null), row.operator],
+  );
+  return rows[0]!;
+}
+
+export async function getTrainingRow(db: Queryable, s: string, id: number): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** The row, locked until the transaction ends, so that concurrent reports apply one after another. */
+export async function lockTrainingRow(db: Queryable, s: string, id: number): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getActiveTraining(db: Queryable, s: string, userId: string): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(
+    `SELECT * FROM ${s}.trainings WHERE user_id = $1 AND status IN ('pending', 'training')`,
+    [userId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getLatestTraining(db: Queryable, s: string, userId: string): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(
+    `SELECT * FROM ${s}.trainings WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [userId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listTrainingRows(db: Queryable, s: string, userId: string): Promise<TrainingRow[]> {
+  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE user_id = $1 ORDER BY id`, [userId]);
+  return rows;
+}
+
+export async function findTrainingByReplicateId(db: Queryable, s: string, replicateId: string): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE replicate_training_id = $1`, [replicateId]);
+  return rows[0] ?? null;
+}
+
+/** The pending row (no Replicate id yet) whose recorded upload is `inputImagesUrl`. */
+export async function findPendingTrainingByImagesUrl(db: Queryable, s: string, inputImagesUrl: string): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(
+    `SELECT * FROM ${s}.trainings
+     WHERE input_images_url = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
+    [inputImagesUrl],
+  );
+  return rows[0] ?? null;
+}
+
+/** Shows that the process starting this training is alive; the stale-pending rule counts from here. */
+export async function touchPendingTraining(db: Queryable, s: string, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ${s}.trainings SET updated_at = now() WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
+    [id],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * Records the exact input (with the upload's URL) before the create call. False when the row is
+ * no longer a pending row of ours (a reconciler or `cancel` settled it): the caller must not create.
+ */
+export async function recordTrainingInput(
+  db: Queryable,
+  s: string,
+  id: number,
+  input: Record<string, unknown>,
+  inputImagesUrl: string,
+  manifest: unknown,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ${s}.trainings SET input = $2, input_images_url = $3, manifest = $4, updated_at = now()
+     WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL AND input_images_url IS NULL`,
+    [id, JSON.stringify(input), inputImagesUrl, JSON.stringify(manifest ?? null)],
+  );
+  return rowCount === 1;
+}
+
+export interface TrainingUpdate {
+  replicateTrainingId: string;
+  status: TrainingStatus;
+  replicateStatus: string;
+  progress: TrainingProgressValue | null;
+  predictTime: number | null;
+  error: string | null;
+  outputVersion: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/**
+ * Applies what Replicate says about the row's training. Adopts the Replicate id on a pending row
+ * that has none yet. Returns null (and changes nothing) when the row is already terminal or
+ * belongs to another Replicate training.
+ */
+export async function updateTrainingState(db: Queryable, s: string, id: number, u: TrainingUpdate): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(
+    `UPDATE ${s}.trainings SET
+       replicate_training_id = $2,
+       status = $3,
+       replicate_status = $4,
+       progress = COALESCE($5::jsonb, progress),
+       predict_time = COALESCE($6, predict_time),
+       error = $7,
+       output_version = $8,
+       started_at = COALESCE(started_at, $9::timestamptz),
+       finished_at = CASE WHEN $3 IN ('completed', 'failed', 'canceled') THEN COALESCE($10::timestamptz, now()) ELSE NULL END,
+       updated_at = now()
+     WHERE id = $1 AND status IN ('pending', 'training')
+       AND (replicate_training_id IS NULL OR replicate_training_id = $2)
+     RETURNING *`,
+    [
+      id,
+      u.replicateTrainingId,
+      u.status,
+      u.replicateStatus,
+      u.progress === null ? null : JSON.stringify(u.progress),
+      u.predictTime,
+      u.error,
+      u.outputVersion,
+      u.startedAt,
+      u.finishedAt,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Ends a row that has no Replicate training (never created, or refused before the create).
+ * `staleAfterMs` makes it conditional on the row not having been touched for that long, measured
+ * on the database's clock so that processes on different machines agree.
+ */
+export async function failPendingTraining(
+  db: Queryable,
+  s: string,
+  id: number,
+  opts: { error: string; status?: "failed" | "canceled"; staleAfterMs?: number; onlyWithoutUpload?: boolean },
+): Promise<TrainingRow | null> {
+  const { rows } = await db.query<TrainingRow>(
+    `UPDATE ${s}.trainings SET status = $2, error = $3, finished_at = now(), updated_at = now()
+     WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL
+       AND ($4::double precision IS NULL OR updated_at < now() - $4::double precision * interval '1 millisecond')
+       AND (NOT $5::boolean OR input_images_url IS NULL)
+     RETURNING *`,
+    [id, opts.status ?? "failed", opts.error, opts.staleAfterMs ?? null, opts.onlyWithoutUpload ?? false],
+  );
+  return rows[0] ?? null;
+}
+
+/** Undoes a claim that never reached Replicate's create call. False when the row was settled meanwhile. */
+export async function deletePendingTraining(db: Queryable, s: string, id: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `DELETE FROM ${s}.trainings WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
+    [id],
+  );
+  return rowCount === 1;
+}
+
+/** Whether a pending row was last touched more than `ms` ago (database clock). */
+export async function isPendingStale(db: Queryable, s: string, id: number, ms: number): Promise<boolean> {
+  const { rows } = await db.query<{ stale: boolean }>(
+    `SELECT updated_at < now() - $2::double precision * interval '1 millisecond' AS stale FROM ${s}.trainings WHERE id = $1`,
+    [id, ms],
+  );
+  return rows[0]?.stale === true;
+}

@@ -1,0 +1,94 @@
+/**
+ * A `pending` row is a training whose start was claimed but whose Replicate id we never stored:
+ * the process is still at work, or it died (after creating the model, after the upload, or after
+ * the create call but before storing the answer). Replicate's own records decide which: a
+ * training object carries no destination, so it is found by the exact `input_images` URL and
+ * trigger word recorded before the create call (every start uploads a new zip, so that URL names
+ * one training).
+ *
+ * A row that is not found is released (marked failed) only once nobody has touched it for
+ * PENDING_GRACE_MS. A live `train` touches its row at each step, and the slowest step after
+ * the URL is recorded is one create call: with the gateway's defaults at most 6 attempts of 30 s
+ * plus 5 rate-limit waits of at most 120 s, about 13 minutes. 15 minutes covers that, so a row
+ * released by this rule belongs to a process that is gone; and should it still come back, its
+ * guarded writes fail and it cancels what it created (start-training.ts).
+ */
+import type { SselfieContext } from "../context.js";
+import { appendEvent } from "../db/operator-events.js";
+import { failPendingTraining, getTrainingRow, type TrainingRow } from "../db/trainings.js";
+import { setUserModelTraining } from "../db/user-models.js";
+import { TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
+import type { ReplicateGateway, Training } from "../replicate/index.js";
+import { applyTraining } from "./apply-training.js";
+
+export const PENDING_GRACE_MS = 15 * 60_000;
+/** How far apart our database's clock and Replicate's may be when the list scan decides to stop. */
+const CLOCK_SKEW_MS = 60 * 60_000;
+
+export interface ReconcileOptions {
+  /** How long an untouched pending row counts as someone else's start in progress. */
+  pendingGraceMs?: number;
+}
+
+/** The account's training that was created from this upload with this trigger word, if any. */
+export async function findTrainingByInput(
+  gateway: ReplicateGateway,
+  match: { inputImagesUrl: string; triggerWord: string; createdAfter: Date },
+): Promise<Training | null> {
+  const oldest = match.createdAfter.getTime() - CLOCK_SKEW_MS;
+  for await (const t of gateway.listTrainings()) {
+    const created = t.created_at ? Date.parse(t.created_at) : NaN;
+    // Newest first: past this point every training predates our row.
+    if (Number.isFinite(created) && created < oldest) return null;
+    if (t.input.input_images !== match.inputImagesUrl || t.input.trigger_word !== match.triggerWord) continue;
+    if (t.version && t.version !== TRAINER_VERSION) continue;
+    if (t.model && t.model !== `${TRAINER_OWNER}/${TRAINER_NAME}`) continue;
+    return t;
+  }
+  return null;
+}
+
+/**
+ * Settles a pending row if Replicate's records allow it: adopts the training it started, or
+ * releases a row that is provably dead. Returns the row as it is afterwards (still pending when
+ * another process may be starting it right now).
+ */
+export async function reconcilePendingTraining(
+  ctx: SselfieContext,
+  actor: string | null,
+  row: TrainingRow,
+  opts: ReconcileOptions = {},
+): Promise<TrainingRow> {
+  const { db } = ctx;
+  if (row.status !== "pending" || row.replicate_training_id) return row;
+  const triggerWord = typeof row.input.trigger_word === "string" ? row.input.trigger_word : null;
+  if (row.input_images_url && triggerWord) {
+    const found = await findTrainingByInput(await ctx.replicate(), {
+      inputImagesUrl: row.input_images_url,
+      triggerWord,
+      createdAfter: new Date(row.created_at),
+    });
+    if (found) return (await applyTraining(ctx, row, found, { actor, source: "reconcile" })).row;
+  }
+  const graceMs = opts.pendingGraceMs ?? PENDING_GRACE_MS;
+  const minutes = Math.round(graceMs / 60_000);
+  const error = row.input_images_url
+    ? `The training was never created at Replicate: no training with its upload appears in the account's trainings, ` +
+      `and the process that started it has been silent for over ${minutes} min. Nothing runs; start it again with \`sselfie train\`.`
+    : `sselfie stopped before the images were uploaded (silent for over ${minutes} min), so nothing was started at Replicate. ` +
+      `Start it again with \`sselfie train\`.`;
+  const released = await db.transaction(async (tx) => {
+    const failed = await failPendingTraining(tx, db.s, row.id, { error, staleAfterMs: graceMs });
+    if (!failed) return null;
+    await setUserModelTraining(tx, db.s, failed.user_id, { status: "failed", trainingId: null, error });
+    await appendEvent(tx, db.s, {
+      operator: actor,
+      action: "training.refresh",
+      userId: failed.user_id,
+      outcome: "failed",
+      details: { source: "reconcile", trainingRowId: failed.id, from: "pending", to: "failed", released: true, error },
+    });
+    return failed;
+  });
+  return released ?? (await getTrainingRow(db, db.s, row.id)) ?? row;
+}

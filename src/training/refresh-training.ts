@@ -1,0 +1,35 @@
+/**
+ * `status`: bring the user's latest training up to date from Replicate and store the outcome.
+ * This polling path is also the fallback that keeps a lost webhook from leaving a training stuck.
+ */
+import type { SselfieContext } from "../context.js";
+import { getLatestTraining } from "../db/trainings.js";
+import { validateUserId } from "../locked.js";
+import { applyTraining } from "./apply-training.js";
+import { reconcilePendingTraining, type ReconcileOptions } from "./reconcile.js";
+import { readTrainingStatus, type TrainingStatusResult } from "./training-status.js";
+
+export type RefreshTrainingOptions = ReconcileOptions;
+
+export async function refreshTraining(
+  ctx: SselfieContext,
+  actor: string | null,
+  userId: string,
+  opts: RefreshTrainingOptions = {},
+): Promise<TrainingStatusResult> {
+  const id = validateUserId(userId);
+  const { db } = ctx;
+  const latest = await getLatestTraining(db, db.s, id);
+  if (latest?.status === "pending") {
+    await reconcilePendingTraining(ctx, actor, latest, opts);
+  } else if (latest?.status === "training" && latest.replicate_training_id) {
+    const training = await (await ctx.replicate()).getTraining(latest.replicate_training_id);
+    await applyTraining(ctx, latest, training, { actor, source: "status" });
+  }
+  return readTrainingStatus(db, db.s, id);
+}
+
+/** The stored status, without asking Replicate. */
+export async function getTrainingStatus(ctx: SselfieContext, userId: string): Promise<TrainingStatusResult> {
+  return readTrainingStatus(ctx.db, ctx.db.s, validateUserId(userId));
+}

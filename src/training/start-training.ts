@@ -1,0 +1,317 @@
+/**
+ * `train`: check the images (no I/O beyond reading them), claim the user's one active-training
+ * slot in the database, then model, upload and create at Replicate. The order makes every crash
+ * recoverable: the claim row exists before Replicate is touched, and the exact input (with the
+ * upload's URL) is on it before the create call, so reconcile.ts can always find what was made.
+ */
+import { rm } from "node:fs/promises";
+import type { SselfieContext } from "../context.js";
+import { appendEvent } from "../db/operator-events.js";
+import {
+  deletePendingTraining,
+  getActiveTraining,
+  insertPendingTraining,
+  isActiveTrainingConflict,
+  isPendingStale,
+  recordTrainingInput,
+  touchPendingTraining,
+  type TrainingRow,
+} from "../db/trainings.js";
+import { lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
+import { ensureUser } from "../db/users.js";
+import { ReplicateError, StateError } from "../errors.js";
+import {
+  destinationModelId,
+  destinationModelName,
+  TRAINER_NAME,
+  TRAINER_OWNER,
+  TRAINER_REF,
+  TRAINER_VERSION,
+  triggerWord as triggerWordFor,
+  validateUserId,
+} from "../locked.js";
+import { REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
+import { inspectImageSet, packageImageSet, type ManifestEntry } from "./dataset/index.js";
+import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
+import { findTrainingByInput, PENDING_GRACE_MS, reconcilePendingTraining } from "./reconcile.js";
+import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
+
+export interface StartTrainingParams {
+  userId: string;
+  /** A folder of photos or a .zip of them. */
+  images: string;
+  /** Training steps, 100..6000; omitted: the trainer's default (1000). */
+  steps?: number;
+}
+
+export interface StartTrainingOptions {
+  /** See reconcile.ts; default 15 minutes. */
+  pendingGraceMs?: number;
+}
+
+export interface StartTrainingResult {
+  userId: string;
+  /** Replicate's training id. */
+  trainingId: string;
+  modelId: string;
+  triggerWord: string;
+  status: TrainingStatus;
+  /** Exactly the uploaded zip's entries. */
+  manifest: readonly ManifestEntry[];
+  inputImagesUrl: string;
+  steps: number | null;
+  /** Whether this call created the destination model at Replicate. */
+  modelCreated: boolean;
+  zipSha256: string;
+  zipSize: number;
+}
+
+/** Replicate reports trainings and predictions to this URL, when the service receives webhooks. */
+const WEBHOOK_EVENTS = ["start", "logs", "completed"] as const;
+
+export async function startTraining(
+  ctx: SselfieContext,
+  actor: string | null,
+  params: StartTrainingParams,
+  opts: StartTrainingOptions = {},
+): Promise<StartTrainingResult> {
+  const userId = validateUserId(params.userId);
+  const steps = params.steps === undefined ? undefined : validateSteps(params.steps);
+  // Refused before the database or Replicate hear of it: a bad image set is exit 2 in any state.
+  const imageSet = await inspectImageSet(params.images);
+
+  const { db } = ctx;
+  const s = db.s;
+  const owner = await ctx.owner();
+  const modelId = destinationModelId(owner, userId);
+  const modelName = destinationModelName(userId);
+  const trigger = triggerWordFor(userId);
+
+  const claim = await claimSlot(ctx, actor, { userId, modelId, trigger, steps }, opts);
+  let row = claim.row;
+  let created: Training | undefined;
+  // Once the create call went out, a training may exist whatever we heard: the row must stay.
+  let createSent = false;
+  let zipPath: string | undefined;
+  try {
+    const gateway = await ctx.replicate();
+    const { model, created: modelCreated } = await gateway.ensurePrivateModel(owner, modelName);
+    if (model.visibility !== "private") {
+      throw new StateError(
+        INTEGRITY_VIOLATION,
+        `The destination model ${modelId} exists on Replicate but is ${model.visibility}; sselfie trains only into a private model. ` +
+          `Make it private on Replicate (or delete it), then run train again.`,
+        { modelId, visibility: model.visibility },
+      );
+    }
+    if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
+    const packaged = await packageImageSet(imageSet, { dir: ctx.tmpDir });
+    zipPath = packaged.zipPath;
+    if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
+    const file = await gateway.uploadFile(packaged.zipPath, { filename: `${userId}-selfies.zip`, contentType: "application/zip" });
+    const uploadedSha = file.checksums.sha256;
+    if (file.size !== packaged.zipSize || (uploadedSha && uploadedSha !== packaged.zipSha256)) {
+      throw new ReplicateError(
+        `Replicate stored the image zip with a different size or checksum than sselfie sent (${file.size} bytes, sha256 ${uploadedSha ?? "?"}); nothing was trained.`,
+        { code: REPLICATE_ERROR_CODES.BAD_RESPONSE, details: { expectedSize: packaged.zipSize, expectedSha256: packaged.zipSha256 } },
+      );
+    }
+    const input = trainingInput(file.urls.get, trigger, steps);
+    // The URL goes on the row before the create call: it is how a lost answer is found again.
+    if (!(await recordTrainingInput(db, s, row.id, input, file.urls.get, packaged.manifest))) throw abandoned(userId);
+
+    createSent = true;
+    try {
+      created = await gateway.createTraining({
+        trainerOwner: TRAINER_OWNER,
+        trainerName: TRAINER_NAME,
+        trainerVersion: TRAINER_VERSION,
+        destination: modelId,
+        input,
+        ...(ctx.webhookUrl ? { webhook: ctx.webhookUrl, webhookEventsFilter: [...WEBHOOK_EVENTS] } : {}),
+      });
+    } catch (err) {
+      if ((err as ReplicateError).code !== REPLICATE_ERROR_CODES.OUTCOME_UNKNOWN) {
+        createSent = false;
+        throw err;
+      }
+      created = (await findTrainingByInput(gateway, { inputImagesUrl: file.urls.get, triggerWord: trigger, createdAfter: row.created_at }).catch(
+        () => null,
+      )) ?? undefined;
+      if (!created) throw outcomeUnknown(userId, err as ReplicateError, opts.pendingGraceMs ?? PENDING_GRACE_MS);
+    }
+
+    const applied = await applyTraining(ctx, row, created, { actor, source: "train", event: false });
+    row = applied.row;
+    if (row.replicate_training_id !== created.id) {
+      // Our claim was released while we were creating (see reconcile.ts): what we made must not run.
+      await gateway.cancelTraining(created.id).catch(() => undefined);
+      throw abandoned(userId, created.id);
+    }
+    const result: StartTrainingResult = {
+      userId,
+      trainingId: created.id,
+      modelId,
+      triggerWord: trigger,
+      status: row.status,
+      manifest: packaged.manifest,
+      inputImagesUrl: file.urls.get,
+      steps: steps ?? null,
+      modelCreated,
+      zipSha256: packaged.zipSha256,
+      zipSize: packaged.zipSize,
+    };
+    await appendEvent(db, s, {
+      operator: actor,
+      action: "train",
+      userId,
+      details: {
+        trainingId: created.id,
+        status: row.status,
+        modelId,
+        trainer: TRAINER_REF,
+        steps: steps ?? null,
+        images: imageSet.images.length,
+        zipSha256: packaged.zipSha256,
+        inputImagesUrl: file.urls.get,
+        modelCreated,
+      },
+    });
+    return result;
+  } catch (err) {
+    if (!createSent) {
+      // Nothing runs at Replicate: the claim is undone, so the user is as before (their last
+      // completed version untouched), and the attempt lives on as one event.
+      const undone = await undoClaim(ctx, row, claim.previousModel).catch(() => false);
+      await appendEvent(db, s, {
+        operator: actor,
+        action: "train",
+        userId,
+        outcome: err instanceof StateError ? "refused" : "failed",
+        details: { code: (err as { code?: string }).code ?? "ERROR", message: (err as Error).message, claimUndone: undone },
+      }).catch(() => undefined);
+    } else {
+      await appendEvent(db, s, {
+        operator: actor,
+        action: "train",
+        userId,
+        outcome: "failed",
+        details: {
+          code: (err as { code?: string }).code ?? "ERROR",
+          message: (err as Error).message,
+          trainingRowId: row.id,
+          ...(created ? { trainingId: created.id } : { pending: true }),
+        },
+      }).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    if (zipPath) await rm(zipPath, { force: true }).catch(() => undefined);
+  }
+}
+
+interface Claim {
+  row: TrainingRow;
+  previousModel: UserModelRow | null;
+}
+
+/**
+ * The database decides who trains: the insert of the pending row fails on the partial unique
+ * index when the user has an active training, whoever checked what before. A pending row left by
+ * a dead process is reconciled first (that may release it), then the claim is tried once more.
+ */
+async function claimSlot(
+  ctx: SselfieContext,
+  actor: string | null,
+  c: { userId: string; modelId: string; trigger: string; steps: number | undefined },
+  opts: StartTrainingOptions,
+): Promise<Claim> {
+  const { db } = ctx;
+  const tryClaim = async (): Promise<Claim | null> => {
+    try {
+      return await db.transaction(async (tx) => {
+        await ensureUser(tx, db.s, c.userId);
+        const row = await insertPendingTraining(tx, db.s, {
+          userId: c.userId,
+          trainerVersion: TRAINER_REF,
+          destination: c.modelId,
+          input: plannedTrainingInput(c.trigger, c.steps),
+          manifest: null,
+          operator: actor,
+        });
+        const previousModel = await lockUserModel(tx, db.s, c.userId);
+        if (previousModel && previousModel.replicate_model_id !== c.modelId) {
+          throw new StateError(
+            INTEGRITY_VIOLATION,
+            `User ${c.userId}'s model is recorded as ${previousModel.replicate_model_id}, but the configured owner gives ${c.modelId}. ` +
+              `Set REPLICATE_OWNER to the owner of ${previousModel.replicate_model_id}; sselfie never moves a user to another model.`,
+            { recorded: previousModel.replicate_model_id, expected: c.modelId },
+          );
+        }
+        await upsertUserModelForTraining(tx, db.s, { userId: c.userId, modelId: c.modelId, triggerWord: c.trigger });
+        return { row, previousModel };
+      });
+    } catch (err) {
+      if (isActiveTrainingConflict(err)) return null;
+      if (err instanceof StateError) await refuse(ctx, actor, c.userId, err);
+      throw err;
+    }
+  };
+
+  const first = await tryClaim();
+  if (first) return first;
+  const active = await getActiveTraining(db, db.s, c.userId);
+  if (active?.status === "pending" && (await isPendingStale(db, db.s, active.id, opts.pendingGraceMs ?? PENDING_GRACE_MS))) {
+    await reconcilePendingTraining(ctx, actor, active, opts);
+    const second = await tryClaim();
+    if (second) return second;
+  }
+  const current = (await getActiveTraining(db, db.s, c.userId)) ?? active;
+  const running = current?.replicate_training_id ? ` (${current.replicate_training_id})` : "";
+  const err = new StateError(
+    "TRAINING_IN_PROGRESS",
+    `User ${c.userId} already has a training ${current?.status === "pending" ? "being started" : "running"}${running}. ` +
+      `Follow it with \`sselfie status --user ${c.userId} --watch\`, or stop it with \`sselfie cancel --user ${c.userId}\`.`,
+    { userId: c.userId, trainingId: current?.replicate_training_id ?? null, status: current?.status ?? null },
+  );
+  await refuse(ctx, actor, c.userId, err);
+  throw err;
+}
+
+async function refuse(ctx: SselfieContext, actor: string | null, userId: string, err: StateError): Promise<void> {
+  await appendEvent(ctx.db, ctx.db.s, {
+    operator: actor,
+    action: "train",
+    userId,
+    outcome: "refused",
+    details: { code: err.code, ...err.details },
+  });
+}
+
+async function undoClaim(ctx: SselfieContext, row: TrainingRow, previous: UserModelRow | null): Promise<boolean> {
+  const { db } = ctx;
+  return db.transaction(async (tx) => {
+    if (!(await deletePendingTraining(tx, db.s, row.id))) return false;
+    await restoreUserModel(tx, db.s, row.user_id, previous);
+    return true;
+  });
+}
+
+function outcomeUnknown(userId: string, cause: ReplicateError, graceMs: number): ReplicateError {
+  return new ReplicateError(
+    `Replicate did not confirm the training for user ${userId} (${cause.message}). It is recorded as being started: ` +
+      `\`sselfie status --user ${userId}\` adopts it if Replicate created it, or releases the user ` +
+      `${Math.round(graceMs / 60_000)} min after this attempt if it did not.`,
+    { code: REPLICATE_ERROR_CODES.OUTCOME_UNKNOWN, ...(cause.status === undefined ? {} : { status: cause.status }), details: { userId } },
+  );
+}
+
+function abandoned(userId: string, trainingId?: string): StateError {
+  return new StateError(
+    "TRAINING_ABANDONED",
+    `The start of user ${userId}'s training was settled by another process while this one was slow` +
+      (trainingId ? `; the training it created (${trainingId}) was canceled` : "") +
+      `. Check \`sselfie status --user ${userId}\` and train again if needed.`,
+    { userId, ...(trainingId ? { trainingId } : {}) },
+  );
+}

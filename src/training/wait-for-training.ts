@@ -1,0 +1,67 @@
+/** `train --wait` and `status --watch`: refresh until the latest training ends. */
+import type { SselfieContext } from "../context.js";
+import { OutcomeError, StateError } from "../errors.js";
+import { validateUserId } from "../locked.js";
+import { refreshTraining } from "./refresh-training.js";
+import type { ReconcileOptions } from "./reconcile.js";
+import type { TrainingStatusResult } from "./training-status.js";
+
+/** Trainings take minutes; one look every 2 s is far inside Replicate's 3,000 requests a minute. */
+export const DEFAULT_TRAINING_POLL_MS = 2_000;
+
+export interface WaitForTrainingOptions extends ReconcileOptions {
+  /** Called after every refresh, the last one included. */
+  onProgress?: (status: TrainingStatusResult) => void;
+  pollIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves with the status once the training completed; throws OutcomeError TRAINING_FAILED or
+ * TRAINING_CANCELED when it ended otherwise, StateError NO_ACTIVE_TRAINING when there is none.
+ */
+export async function waitForTraining(
+  ctx: SselfieContext,
+  actor: string | null,
+  userId: string,
+  opts: WaitForTrainingOptions = {},
+): Promise<TrainingStatusResult> {
+  const id = validateUserId(userId);
+  const interval = opts.pollIntervalMs ?? DEFAULT_TRAINING_POLL_MS;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const status = await refreshTraining(ctx, actor, id, opts);
+    opts.onProgress?.(status);
+    switch (status.status) {
+      case "completed":
+        return status;
+      case "failed":
+        throw new OutcomeError("TRAINING_FAILED", `User ${id}'s training ${status.trainingId ?? ""} failed: ${status.error ?? "no error given"}`.replace("  ", " "), {
+          status,
+        });
+      case "canceled":
+        throw new OutcomeError("TRAINING_CANCELED", `User ${id}'s training ${status.trainingId ?? ""} was canceled.`.replace("  ", " "), { status });
+      case "none":
+        throw new StateError("NO_ACTIVE_TRAINING", `User ${id} has no training to follow. Start one with \`sselfie train --user ${id} --images <dir>\`.`, {
+          userId: id,
+        });
+      default:
+        await sleep(interval, opts.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+}
