@@ -13,6 +13,8 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     shims: true,
+    // Migrations ship inside the bundle as text.
+    loader: { ".sql": "text" },
   },
   {
     // The CLI: ESM only, split so that each command loads its heavy modules on demand.
@@ -23,6 +25,7 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     outDir: "dist/cli",
+    loader: { ".sql": "text" },
     define: { __SSELFIE_VERSION__: JSON.stringify(version) },
   },
 ]);

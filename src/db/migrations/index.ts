@@ -1,0 +1,20 @@
+/**
+ * Every migration, in order. Each is a plain SQL file bundled as text, so the package needs no
+ * files beside its JavaScript. Add a file NNNN_name.sql and one line here; never edit a shipped one
+ * (its checksum is recorded and checked).
+ */
+import initial from "./0001_initial.sql";
+
+export interface Migration {
+  version: number;
+  /** The file name without `.sql`, e.g. `0001_initial`. */
+  name: string;
+  /** The file's text; `:SCHEMA` stands for the quoted schema name. */
+  sql: string;
+}
+
+function migration(name: string, sql: string): Migration {
+  return { version: Number(name.slice(0, 4)), name, sql };
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([migration("0001_initial", initial)]);

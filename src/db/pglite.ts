@@ -1,0 +1,90 @@
+/** The `Database` over embedded PGlite. Loaded lazily by connect.ts, so PGlite is too. */
+import { access, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { PGlite, type Results } from "@electric-sql/pglite";
+import { DatabaseError } from "../errors.js";
+import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
+
+type Runner = Pick<PGlite, "query" | "exec">;
+
+async function run<R>(db: Runner, sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+  const result: Results<R> = await db.query<R>(sql, params ? [...params] : []);
+  // PGlite reports 0 affected rows for a SELECT; pg reports the rows returned.
+  return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
+}
+
+export function createPgliteDatabase(pglite: PGlite, schema: string, opts: { onClose?: () => Promise<void> } = {}): Database {
+  let closing: Promise<void> | undefined;
+  return {
+    kind: "pglite",
+    schema,
+    s: quoteIdent(schema),
+    query: (sql, params) => run(pglite, sql, params),
+    exec: async (sql) => {
+      await pglite.exec(sql);
+    },
+    transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+      return pglite.transaction((t) =>
+        fn({
+          query: (sql, params) => run(t, sql, params),
+          exec: async (sql) => {
+            await t.exec(sql);
+          },
+        }),
+      );
+    },
+    close() {
+      closing ??= opts.onClose ? opts.onClose() : Promise.resolve();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Opens the PGlite data directory `dir`, creating it if it does not exist. A new directory is
+ * built beside it and renamed into place only once complete, so a process killed during the
+ * slow creation leaves no half-made database behind. The caller must hold the directory's lock.
+ */
+export async function openPgliteDirectory(dir: string): Promise<PGlite> {
+  try {
+    if (!(await isDatabaseDir(dir))) await createDatabaseDir(dir);
+    return await PGlite.create(dir);
+  } catch (err) {
+    if (err instanceof DatabaseError) throw err;
+    throw new DatabaseError(
+      `Could not open the embedded database at ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+      { dataDir: dir },
+      "DATABASE_OPEN_FAILED",
+      err,
+    );
+  }
+}
+
+async function isDatabaseDir(dir: string): Promise<boolean> {
+  if (await exists(`${dir}/PG_VERSION`)) return true;
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  if (entries.length > 0) {
+    throw new DatabaseError(
+      `${dir} exists but is not an embedded sselfie database; move it away or set SSELFIE_HOME to another directory.`,
+      { dataDir: dir },
+      "DATABASE_OPEN_FAILED",
+    );
+  }
+  return false;
+}
+
+async function createDatabaseDir(dir: string): Promise<void> {
+  const draft = `${dir}.creating`;
+  await rm(draft, { recursive: true, force: true });
+  await mkdir(draft, { recursive: true });
+  const fresh = await PGlite.create(draft);
+  await fresh.close();
+  await rm(dir, { recursive: true, force: true }); // at most an empty directory, checked above
+  await rename(draft, dir);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
