@@ -5,8 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import Ajv2020, { type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import formats from "ajv-formats";
+
+// ajv-formats is CommonJS: under NodeNext its default import is module.exports, whose `default` is the plugin.
+const addFormats = formats.default;
 
 const SPEC_PATH = fileURLToPath(new URL("../support/emulator/replicate-openapi.json", import.meta.url));
 export const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8"));
@@ -60,11 +63,10 @@ const cache = new Map<string, ValidateFunction>();
 /** Validates against the spec as published, or with NULLABLE_IN_PRACTICE applied (`nullable: true`). */
 export function validator(kind: keyof typeof SCHEMAS, opts: { nullable?: boolean } = {}): ValidateFunction {
   const ref = `${opts.nullable ? "openapi-nullable.json" : "openapi.json"}${SCHEMAS[kind]}`;
-  let fn = cache.get(ref);
-  if (!fn) {
-    fn = ajv.compile({ $ref: ref });
-    cache.set(ref, fn);
-  }
+  const cached = cache.get(ref);
+  if (cached) return cached;
+  const fn = ajv.compile({ $ref: ref });
+  cache.set(ref, fn);
   return fn;
 }
 

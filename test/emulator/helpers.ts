@@ -23,7 +23,7 @@ export async function call(
   const headers: Record<string, string> = { ...opts.headers };
   const token = opts.token === undefined ? emu.token : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  let body: BodyInit | undefined;
+  let body: RequestInit["body"];
   if (opts.body instanceof FormData) body = opts.body;
   else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
