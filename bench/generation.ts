@@ -1,0 +1,130 @@
+/**
+ * Overhead of one SDK generation against a bare `replicate` client doing the same request, both
+ * against the emulator with no simulated model time (predictions complete at once), so what is
+ * measured is client-side work, HTTP and (for the SDK) the database.
+ *
+ *   bare: replicate.predictions.create({version, input, wait: 60}), then fetch the 3 outputs and
+ *         write them to files.
+ *   sdk:  generate(ctx, ...): validation, resolution, the cached schema check, the record before
+ *         the call, the same create, streamed and verified downloads, the record after, the event.
+ *
+ * Runs interleaved, reports medians, the median of per-pair ratios, and the target
+ * sdk <= 1.2 x (bare + the SDK's database round trips).
+ * Run: npx tsx bench/generation.ts [runs]   (BENCH_DATABASE_URL or TEST_DATABASE_URL: PostgreSQL; else embedded)
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { register } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Replicate from "replicate";
+import { openDatabase } from "../src/db/connect.js";
+import type { Database } from "../src/db/types.js";
+import { generate } from "../src/generation/generate.js";
+import { buildGenerationInput } from "../src/locked.js";
+import { makeContext } from "../test/support/context.js";
+import { startEmulator } from "../test/support/emulator/index.js";
+import { plantUser } from "../test/generation/plant.js";
+
+// Migrations are imported as `.sql` text (tsup and vitest do this at build time); teach tsx the same.
+register(
+  "data:text/javascript," +
+    encodeURIComponent(`
+      import { readFileSync } from "node:fs";
+      import { fileURLToPath } from "node:url";
+      export async function load(url, context, next) {
+        if (!url.endsWith(".sql")) return next(url, context);
+        const text = readFileSync(fileURLToPath(url), "utf8");
+        return { format: "module", shortCircuit: true, source: "export default " + JSON.stringify(text) + ";" };
+      }`),
+);
+const { migrate } = await import("../src/db/migrate.js");
+
+const runs = Number(process.argv[2] ?? 60);
+const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Counts the statements the SDK sends, to price its database round trips. */
+function counting(db: Database): Database & { count: number } {
+  const wrapped = Object.create(db) as Database & { count: number };
+  wrapped.count = 0;
+  wrapped.query = ((sql: string, params?: readonly unknown[]) => {
+    wrapped.count++;
+    return db.query(sql, params);
+  }) as Database["query"];
+  return wrapped;
+}
+
+const emulator = await startEmulator({ prediction: { durationMs: 0 }, rateLimit: { predictionsPerMinute: 1e6, otherPerMinute: 1e6 } });
+const home = await mkdtemp(join(tmpdir(), "sselfie-bench-"));
+const schema = `bench_${process.pid}`;
+const raw = await openDatabase({ databaseUrl, home, schema });
+await migrate(raw);
+const db = counting(raw);
+const out = await mkdtemp(join(tmpdir(), "sselfie-bench-out-"));
+try {
+  const model = await plantUser(raw, emulator, "bench1");
+  const ctx = makeContext(db, emulator);
+  const client = new Replicate({ auth: emulator.token, baseUrl: emulator.url });
+
+  let n = 0;
+  const bare = async () => {
+    const i = n++;
+    const input = buildGenerationInput("userbench1, portrait", i % 1_000_000, "guidance_scale");
+    const prediction = await client.predictions.create({ version: model.ref, input, wait: 60 });
+    const urls = prediction.output as string[];
+    await Promise.all(
+      urls.map(async (url, k) => {
+        const res = await fetch(url);
+        await writeFile(join(out, `bare-${prediction.id}-${k}.png`), Buffer.from(await res.arrayBuffer()));
+      }),
+    );
+  };
+  const sdk = () => generate(ctx, "bench", { userId: "bench1", prompt: "userbench1, portrait", outDir: out });
+
+  for (let i = 0; i < 5; i++) {
+    await bare();
+    await sdk();
+  }
+  const before = db.count;
+  await sdk();
+  const queries = db.count - before;
+
+  const rtt: number[] = [];
+  for (let i = 0; i < 50; i++) rtt.push(await time(() => raw.query("SELECT 1")));
+  const dbCost = median(rtt) * queries;
+
+  const samples = { bare: [] as number[], sdk: [] as number[] };
+  const ratios: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    // Alternate the order so neither side always runs on a warmer connection.
+    const pair = i % 2 ? [await time(sdk), await time(bare)].reverse() : [await time(bare), await time(sdk)];
+    samples.bare.push(pair[0]!);
+    samples.sdk.push(pair[1]!);
+    ratios.push(pair[1]! / pair[0]!);
+  }
+  const b = median(samples.bare);
+  const s = median(samples.sdk);
+  console.log(`runs: ${runs} pairs, interleaved; node ${process.version}; database: ${databaseUrl ? "PostgreSQL" : "embedded PGlite"}`);
+  console.log(`bare replicate client   median ${b.toFixed(2)} ms`);
+  console.log(`sselfie generate()      median ${s.toFixed(2)} ms`);
+  console.log(`median ratio sdk/bare   ${median(ratios).toFixed(2)}x`);
+  console.log(`database: ${queries} statements per generation, round trip median ${median(rtt).toFixed(3)} ms -> ${dbCost.toFixed(2)} ms`);
+  console.log(`sdk / (bare + database) ${(s / (b + dbCost)).toFixed(2)}x  (target <= 1.20x)`);
+} finally {
+  await raw.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+  await raw.close();
+  await emulator.close();
+  await rm(out, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+}
