@@ -10,7 +10,6 @@ export interface CallResult {
   headers: Headers;
   contentType: string;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json: any;
 }
 
