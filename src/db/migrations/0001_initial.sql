@@ -9,7 +9,8 @@ CREATE TABLE :SCHEMA.users (
 CREATE TABLE :SCHEMA.user_models (
   user_id               text PRIMARY KEY REFERENCES :SCHEMA.users (id),
   replicate_model_id    text NOT NULL UNIQUE
-                        CHECK (replicate_model_id = split_part(replicate_model_id, '/', 1) || '/' || user_id || '-selfie-lora'),
+                        CHECK (split_part(replicate_model_id, '/', 1) <> ''
+                               AND replicate_model_id = split_part(replicate_model_id, '/', 1) || '/' || user_id || '-selfie-lora'),
   replicate_version_id  text CHECK (replicate_version_id ~ '^[0-9a-f]{64}$'),
   trigger_word          text NOT NULL CHECK (trigger_word = 'user' || user_id),
   training_status       text NOT NULL DEFAULT 'pending'
@@ -107,6 +108,8 @@ END;
 $$;
 CREATE TRIGGER operator_events_append_only BEFORE UPDATE OR DELETE ON :SCHEMA.operator_events
   FOR EACH ROW EXECUTE FUNCTION :SCHEMA.refuse_change();
+CREATE TRIGGER operator_events_no_truncate BEFORE TRUNCATE ON :SCHEMA.operator_events
+  FOR EACH STATEMENT EXECUTE FUNCTION :SCHEMA.refuse_change();
 
 CREATE TABLE :SCHEMA.webhook_deliveries (
   webhook_id   text PRIMARY KEY,
