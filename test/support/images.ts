@@ -260,6 +260,8 @@ export interface ZipEntrySpec {
   /** Unix mode in the external attributes, e.g. 0o120777 for a symbolic link. */
   mode?: number;
   encrypted?: boolean;
+  /** A CRC-32 other than the data's, as in a damaged archive. */
+  crc?: number;
 }
 
 /** A zip archive written byte by byte, so tests can make the hostile ones no zip library writes. */
@@ -271,7 +273,7 @@ export function buildZip(entries: ZipEntrySpec[]): Buffer {
     const method = e.method ?? 8;
     const body = method === 8 ? deflateRawSync(e.data) : e.data;
     const name = Buffer.from(e.name, "utf8");
-    const crc = crc32(e.data);
+    const crc = e.crc ?? crc32(e.data);
     const size = e.declaredSize ?? e.data.length;
     const flags = 0x0800 | (e.encrypted ? 1 : 0);
 
