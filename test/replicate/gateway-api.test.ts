@@ -134,9 +134,9 @@ describe("trainings", () => {
     const dest = `${emu.owner}/train-ok`;
     emu.createModel(dest, { visibility: "private" });
     const gw = gatewayFor(emu);
-    const created = await gw.createTraining({ ...trainingParams(dest), webhook: "https://example.com/hook", webhookEventsFilter: ["completed"] });
+    const created = await gw.createTraining({ ...trainingParams(dest), webhook: "https://hooks.invalid/hook", webhookEventsFilter: ["completed"] });
     const [post] = emu.requestsTo("POST", /\/trainings$/);
-    expect(post?.body).toMatchObject({ destination: dest, webhook: "https://example.com/hook", webhook_events_filter: ["completed"] });
+    expect(post?.body).toMatchObject({ destination: dest, webhook: "https://hooks.invalid/hook", webhook_events_filter: ["completed"] });
     let seenProgress = false;
     let training = created;
     for (let i = 0; i < 100 && training.status !== "succeeded"; i++) {

@@ -27,7 +27,13 @@ export interface CliRunOptions {
 
 export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliResult> {
   if (!existsSync(BUILT)) throw new Error("dist/cli/cli.js is missing: run `npm run build` first");
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+  // Replicate defaults to a closed loopback port: a test that forgets the emulator fails fast
+  // instead of reaching for the internet.
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/tmp",
+    REPLICATE_BASE_URL: "http://127.0.0.1:9/v1",
+  };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });

@@ -42,6 +42,15 @@ interface Progress {
   chain: Promise<void>;
 }
 
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 /** Sends each job's events in order, one delivery (with its retries) at a time. */
 export function createWebhookDispatcher(state: State) {
   const progress = new Map<string, Progress>();
@@ -68,6 +77,11 @@ export function createWebhookDispatcher(state: State) {
       if (state.closed) return;
       const timestamp = Math.floor(state.clock.now() / 1000);
       let status = 0;
+      // This machine may only talk to itself: a webhook URL off loopback is recorded, never sent.
+      if (!isLoopbackUrl(url)) {
+        state.deliveries.push({ url, event, jobId, webhookId, timestamp, body, attempt, status });
+        return;
+      }
       try {
         const res = await fetch(url, {
           method: "POST",
