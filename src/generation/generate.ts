@@ -23,11 +23,11 @@ import { saveVersionSchema } from "../db/version-schemas.js";
 import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
 import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
 import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
-import { predictionUpdate } from "./apply-prediction.js";
+import { predictionUpdate, predictionVersionRef } from "./apply-prediction.js";
 import { downloadOutputs, type DownloadOptions } from "./download.js";
 import { checkLockedInput } from "./input-schema.js";
 import { preparePrompt } from "./prompt.js";
-import { lookUpUserModel, type UserModelRef } from "./resolve-model.js";
+import { integrityViolation, lookUpUserModel, type UserModelRef } from "./resolve-model.js";
 import { loadInputSchema } from "./version-schema.js";
 
 export const DEFAULT_PREFER_WAIT_SECONDS = 60;
@@ -126,7 +126,8 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
       await saveVersionSchema(ctx.db, ctx.db.s, { versionId: model.versionId, modelId: model.modelId, inputSchema: loaded.schema });
     }
   } catch (err) {
-    await event(err instanceof StateError ? "refused" : "failed", eventDetails(err));
+    // A refusal's event is part of the refusal; if the store cannot take it, the original error still wins.
+    await event(err instanceof StateError ? "refused" : "failed", eventDetails(err)).catch(() => undefined);
     throw err;
   }
 
@@ -154,8 +155,10 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
   } catch (err) {
     const refused = err instanceof ReplicateError && err.code !== "REPLICATE_OUTCOME_UNKNOWN";
     const reason = err instanceof Error ? err.message : String(err);
-    await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: refused ? "failed" : "unknown", error: reason });
-    await event("failed", { generationId: row.id, version: model.ref, seed, ...eventDetails(err) });
+    // Best effort: if the store fails now, the row still says `pending` with no prediction id, which an
+    // operator reads the same way as `unknown`; the caller gets the Replicate error either way.
+    await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: refused ? "failed" : "unknown", error: reason }).catch(() => undefined);
+    await event("failed", { generationId: row.id, version: model.ref, seed, ...eventDetails(err) }).catch(() => undefined);
     if (refused) throw err;
     throw new ReplicateError(
       `${reason}. The prediction may exist (and be billed), so it was not created again. Generation #${row.id} is ` +
@@ -190,8 +193,21 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   const base = { generationId: row.id, predictionId: prediction.id, version: row.version_ref, seed: row.seed, inputHash: row.input_hash };
   const event = (outcome: "ok" | "failed", details: Record<string, unknown>) =>
     appendEvent(ctx.db, ctx.db.s, { operator: actor, action: "generate", userId, outcome, details: { ...base, ...details } });
+  // Outputs are delivered as the user's only if Replicate ran the user's own version.
+  const refuseForeignModel = async (p: Prediction) => {
+    const ran = predictionVersionRef(p);
+    if (ran === null || ran === row.version_ref) return;
+    const err = integrityViolation(`Replicate reports that prediction ${p.id} ran ${ran}, not ${row.version_ref}; its outputs were not downloaded.`, {
+      userId,
+      ...base,
+      reported: ran,
+    });
+    await event("failed", { code: err.code, message: err.message, reported: ran });
+    throw err;
+  };
 
   await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+  await refuseForeignModel(prediction);
   const gateway = await ctx.replicate();
   const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_GENERATION_TIMEOUT_MS);
@@ -214,6 +230,7 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
       throw err;
     }
     await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+    await refuseForeignModel(prediction);
   }
 
   if (prediction.status !== "succeeded") {

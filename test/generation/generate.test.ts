@@ -427,6 +427,29 @@ forEachBackend((backend) => {
     expect(predictionPosts()).toHaveLength(2);
   });
 
+  it("downloads nothing when Replicate says the prediction ran another model", async () => {
+    const db = await backend.freshDatabase();
+    const ctx = makeContext(db, emulator);
+    const m = await plantUser(db, emulator, "v1");
+    const other = "f".repeat(64);
+    emulator.inject({
+      kind: "status",
+      method: "POST",
+      path: "/v1/predictions",
+      status: 201,
+      body: { id: "forgedprediction1", status: "succeeded", model: `${emulator.owner}/v2-selfie-lora`, version: other, input: {}, output: [`${emulator.origin}/delivery/x/out-0.png`] },
+    });
+    const dir = await outDir();
+    const err = await caught(generate(ctx, null, { userId: "v1", prompt: "userv1", outDir: dir }));
+    expect(err).toBeInstanceOf(StateError);
+    expect(err.code).toBe("INTEGRITY_VIOLATION");
+    expect(await readdir(dir)).toEqual([]);
+    expect(emulator.requestsTo("GET", /\/delivery\//)).toHaveLength(0);
+    const row = (await db.query<Record<string, any>>(`SELECT * FROM ${db.s}.generations`)).rows[0]!;
+    expect(row).toMatchObject({ version_ref: m.ref, replicate_prediction_id: "forgedprediction1" });
+    expect((await events(db)).at(-1)).toMatchObject({ outcome: "failed", details: expect.objectContaining({ code: "INTEGRITY_VIOLATION" }) });
+  });
+
   it("resolveUserModel returns only the user's own reference and records an integrity violation", async () => {
     const db = await backend.freshDatabase();
     const m = await plantUser(db, emulator, "42");
