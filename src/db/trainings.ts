@@ -96,12 +96,24 @@ export async function findTrainingByReplicateId(db: Queryable, s: string, replic
   return rows[0] ?? null;
 }
 
-/** The pending row (no Replicate id yet) whose recorded upload is `inputImagesUrl`. */
-export async function findPendingTrainingByImagesUrl(db: Queryable, s: string, inputImagesUrl: string): Promise<TrainingRow | null> {
+/**
+ * The row of a Replicate training: by its id, or else the pending row (no id stored yet) whose
+ * recorded upload it was created from. One statement, so a row storing its id meanwhile is found
+ * one way or the other.
+ */
+export async function findTrainingForReplicate(
+  db: Queryable,
+  s: string,
+  replicateId: string,
+  inputImagesUrl: string | null,
+): Promise<TrainingRow | null> {
   const { rows } = await db.query<TrainingRow>(
     `SELECT * FROM ${s}.trainings
-     WHERE input_images_url = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
-    [inputImagesUrl],
+     WHERE replicate_training_id = $1
+        OR ($2::text IS NOT NULL AND input_images_url = $2 AND status = 'pending' AND replicate_training_id IS NULL)
+     ORDER BY (replicate_training_id = $1) DESC NULLS LAST
+     LIMIT 1`,
+    [replicateId, inputImagesUrl],
   );
   return rows[0] ?? null;
 }

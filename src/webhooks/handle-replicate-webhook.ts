@@ -5,11 +5,7 @@
  * so a retried delivery is either applied once or not at all.
  */
 import type { SselfieContext } from "../context.js";
-import {
-  findPendingTrainingByImagesUrl,
-  findTrainingByReplicateId,
-  type TrainingRow,
-} from "../db/trainings.js";
+import { findTrainingForReplicate, type TrainingRow } from "../db/trainings.js";
 import { getWebhookDelivery, recordWebhookDelivery } from "../db/webhook-deliveries.js";
 import type { Prediction, Training } from "../replicate/index.js";
 import { PredictionSchema, TrainingSchema } from "../replicate/schemas.js";
@@ -192,12 +188,10 @@ function isTrainingPayload(payload: Payload): boolean {
 /** Our row for this training: by its id, or a pending row whose recorded upload it was created from. */
 async function trainingRowFor(ctx: SselfieContext, payload: Payload): Promise<TrainingRow | null> {
   const { db } = ctx;
-  const byId = await findTrainingByReplicateId(db, db.s, payload.id);
-  if (byId) return byId;
-  if (!isTrainingPayload(payload)) return null;
-  const pending = await findPendingTrainingByImagesUrl(db, db.s, payload.input!.input_images as string);
-  if (pending && pending.input.trigger_word === payload.input!.trigger_word) return pending;
-  return null;
+  const url = isTrainingPayload(payload) ? (payload.input!.input_images as string) : null;
+  const row = await findTrainingForReplicate(db, db.s, payload.id, url);
+  if (!row || row.replicate_training_id === payload.id) return row;
+  return row.input.trigger_word === payload.input!.trigger_word ? row : null;
 }
 
 function asKind(kind: string): WebhookResult["kind"] {
