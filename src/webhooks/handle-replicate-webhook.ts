@@ -36,7 +36,10 @@ export interface WebhookOptions {
   toleranceSeconds?: number;
   /** Recorded as the operator of the events a delivery causes. */
   actor?: string | null;
-  /** Applies a prediction delivery; return `false` or `null` when the prediction is not ours. */
+  /**
+   * Applies a prediction delivery (default: the generation use-case's applyPredictionUpdate);
+   * returns `false` or `null` when the prediction is not sselfie's.
+   */
   applyPrediction?: ApplyPrediction;
 }
 
@@ -133,8 +136,7 @@ export async function handleReplicateWebhook(
   }
   if (isTrainingPayload(payload)) return { handled: false, duplicate: false, kind: "training", id: objectId };
 
-  const apply = opts.applyPrediction ?? defaultApplyPrediction;
-  if (!apply) return { handled: false, duplicate: false, kind: "prediction", id: objectId };
+  const apply = opts.applyPrediction ?? (await import("../generation/apply-prediction.js")).applyPredictionUpdate;
   const prediction = parseObject(PredictionSchema, payload, "prediction") as Prediction;
   const outcome = await apply(ctx, prediction);
   if (outcome === false || outcome === null || (typeof outcome === "object" && (outcome as { handled?: unknown }).handled === false)) {
@@ -144,14 +146,6 @@ export async function handleReplicateWebhook(
   // record makes every later retry a no-op.
   const fresh = await recordWebhookDelivery(db, db.s, { webhookId: delivery.webhookId, kind: "prediction", objectId });
   return { handled: true, duplicate: !fresh, kind: "prediction", id: objectId };
-}
-
-/** Set by src/generation once its prediction use-case exists; see setDefaultPredictionHandler. */
-let defaultApplyPrediction: ApplyPrediction | undefined;
-
-/** Lets the SDK wire the generation use-case in without this module importing it eagerly. */
-export function setDefaultPredictionHandler(apply: ApplyPrediction | undefined): void {
-  defaultApplyPrediction = apply;
 }
 
 interface Payload {

@@ -2,7 +2,6 @@
 export {
   handleReplicateWebhook,
   verifyReplicateWebhook,
-  setDefaultPredictionHandler,
   type ApplyPrediction,
   type HeaderSource,
   type WebhookOptions,

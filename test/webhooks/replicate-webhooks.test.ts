@@ -287,5 +287,15 @@ forEachBackend((backend) => {
       id: "other",
     });
     expect(await count(db, "webhook_deliveries")).toBe(1);
+
+    // The default handler is the generation use-case's: a prediction sselfie never made is not handled.
+    const unknown = { webhookId: "msg_pred_2", timestamp: now, body: JSON.stringify({ ...prediction, id: "pred-unknown" }) };
+    await expect(handleReplicateWebhook(ctx, sign(unknown), { secret: emu.webhookSecret })).resolves.toEqual({
+      handled: false,
+      duplicate: false,
+      kind: "prediction",
+      id: "pred-unknown",
+    });
+    expect(await count(db, "webhook_deliveries")).toBe(1);
   });
 });
