@@ -1,21 +1,27 @@
-/** The `Database` over a `pg` pool. Loaded lazily by connect.ts, so `pg` is too. */
-import pg from "pg";
+/** The `Database` over a `pg` pool. `pg` is imported on first use, even when this module is bundled eagerly. */
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
 
 const INT8_OID = 20;
 
+type TypeParsers = { getTypeParser(oid: number, format?: "text" | "binary"): unknown };
+let types: TypeParsers | undefined;
+
 // Per query rather than pg.types.setTypeParser: a pool handed in by a backend must keep its own global parsers.
-const types = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    if (oid === INT8_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
+async function loadTypes(): Promise<TypeParsers> {
+  const pg = (await import("pg")).default;
+  return {
+    getTypeParser(oid, format) {
+      if (oid === INT8_OID) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+}
 
 type Client = Pool | PoolClient;
 
 async function run<R>(client: Client, sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+  types ??= await loadTypes();
   const result = await client.query<QueryResultRow>({ text: sql, values: params ? [...params] : [], types });
   return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
 }

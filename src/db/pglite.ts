@@ -1,6 +1,6 @@
-/** The `Database` over embedded PGlite. Loaded lazily by connect.ts, so PGlite is too. */
+/** The `Database` over embedded PGlite. PGlite is imported on first open, even when this module is bundled eagerly. */
 import { access, mkdir, readdir, rename, rm } from "node:fs/promises";
-import { PGlite, type Results } from "@electric-sql/pglite";
+import type { PGlite, Results } from "@electric-sql/pglite";
 import { DatabaseError } from "../errors.js";
 import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
 
@@ -46,7 +46,8 @@ export function createPgliteDatabase(pglite: PGlite, schema: string, opts: { onC
  */
 export async function openPgliteDirectory(dir: string): Promise<PGlite> {
   try {
-    if (!(await isDatabaseDir(dir))) await createDatabaseDir(dir);
+    const { PGlite } = await import("@electric-sql/pglite");
+    if (!(await isDatabaseDir(dir))) await createDatabaseDir(PGlite, dir);
     return await PGlite.create(dir);
   } catch (err) {
     if (err instanceof DatabaseError) throw err;
@@ -72,7 +73,7 @@ async function isDatabaseDir(dir: string): Promise<boolean> {
   return false;
 }
 
-async function createDatabaseDir(dir: string): Promise<void> {
+async function createDatabaseDir(PGlite: typeof import("@electric-sql/pglite").PGlite, dir: string): Promise<void> {
   const draft = `${dir}.creating`;
   await rm(draft, { recursive: true, force: true });
   await mkdir(draft, { recursive: true });

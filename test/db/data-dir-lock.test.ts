@@ -117,9 +117,7 @@ describe("embedded database lock", () => {
     expect(dead).toBeGreaterThan(0);
     const stale = { pid: dead, hostname: hostname(), processStartedAt: 0, acquiredAt: "2020-01-01T00:00:00.000Z", token: "stale" };
     writeFileSync(lockFile(home), JSON.stringify(stale));
-    const started = Date.now();
-    await openHere(100);
-    expect(Date.now() - started).toBeLessThan(5000);
+    await openHere(100); // 100 ms: it must take the lock over, not wait for it
     expect(JSON.parse(readFileSync(lockFile(home), "utf8"))).toMatchObject({ pid: process.pid, hostname: hostname() });
   });
 
