@@ -148,6 +148,29 @@ describe("inspectImageSet: every problem at once", () => {
     ]);
   });
 
+  it("finds the same problems in a zip, reading on past each refused entry", async () => {
+    const eight = goodImages(8);
+    const path = writeZip("bad.zip", [
+      { name: "anim.gif", data: makeGif() },
+      ...zipEntries(eight),
+      { name: "photo.heic", data: makeHeic() },
+      { name: "cut.png", data: truncate(makePng({ width: 600, height: 600, seed: 90 }), 2000), method: 0 },
+      { name: "small.png", data: makePng({ width: 400, height: 600, seed: 93 }) },
+      { name: "copy.png", data: eight.get("img-08.png")! },
+    ]);
+    expect(await problemsOf(path)).toEqual([
+      { file: "anim.gif", problem: "a GIF image, not a JPEG, PNG or WebP: convert it to JPEG, PNG or WebP" },
+      { file: "copy.png", problem: "is byte-identical to img-08.png: remove one of the two" },
+      { file: "cut.png", problem: "truncated: the file ends inside the IDAT chunk" },
+      {
+        file: "photo.heic",
+        problem: "a HEIC/HEIF image (the iPhone default), not a JPEG, PNG or WebP: convert it to JPEG, PNG or WebP",
+      },
+      { file: "small.png", problem: "is 400x600 px: its shorter side is under the 512 px the trainer needs" },
+      { file: path, problem: "only 8 of its 13 image files are usable; the trainer needs at least 10" },
+    ]);
+  });
+
   it("refuses fewer than 10 images, and accepts exactly 10", async () => {
     const nine = writeFiles(fresh("nine"), goodImages(9));
     expect(await problemsOf(nine)).toEqual([{ file: nine, problem: "holds 9 images; the trainer needs at least 10" }]);

@@ -2,7 +2,6 @@
  * Checks a folder or zip of training images completely before anything is uploaded or paid for,
  * and reports every problem at once (INVALID_IMAGES, exit 2), each naming its file.
  */
-import { open, realpath, stat } from "node:fs/promises";
 import { classifyName, collisionKey, hasImageExtension, IMAGE_EXTENSIONS, nameProblem, stemOf } from "./entry-names.js";
 import { formatBytes } from "./format-bytes.js";
 import { invalidImages } from "./invalid-images.js";
@@ -11,7 +10,7 @@ import { listFolder } from "./list-folder.js";
 import { listZip } from "./list-zip.js";
 import type { Candidate, Listing } from "./listing.js";
 import { readCaption, readImage, type ReadCaps } from "./read-checked.js";
-import { describeOtherContent, sniffImageFormat, SNIFF_BYTES } from "./sniff-format.js";
+import { resolveSource } from "./resolve-source.js";
 import type { DatasetCaption, DatasetImage, ImageSet, ImageSetProblem } from "./types.js";
 import { storedZipSize } from "./zip-layout.js";
 
@@ -20,38 +19,7 @@ export interface InspectOptions {
   readonly limits?: Partial<DatasetLimits>;
 }
 
-type Source = ImageSet["source"];
-
 const FORMAT_NAMES = { jpeg: "JPEG", png: "PNG", webp: "WebP" } as const;
-
-async function resolveSource(inputPath: string): Promise<Source | string> {
-  let path: string;
-  try {
-    path = await realpath(inputPath);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "EACCES") return "cannot be read (permission denied)";
-    return "does not exist";
-  }
-  const st = await stat(path);
-  if (st.isDirectory()) return { kind: "folder", path };
-  if (!st.isFile()) return "is neither a folder nor a .zip file";
-  const head = Buffer.alloc(SNIFF_BYTES);
-  const handle = await open(path, "r");
-  let length: number;
-  try {
-    ({ bytesRead: length } = await handle.read(head, 0, SNIFF_BYTES, 0));
-  } finally {
-    await handle.close();
-  }
-  const bytes = head.subarray(0, length);
-  if (bytes.subarray(0, 4).toString("latin1") === "PK\x03\x04" || bytes.subarray(0, 4).toString("latin1") === "PK\x05\x06") {
-    return { kind: "zip", path };
-  }
-  if (sniffImageFormat(bytes)) return "is a single image: pass the folder that holds the images, or a .zip of them";
-  const kind = describeOtherContent(bytes);
-  return `is neither a folder nor a .zip file${kind ? ` (it is ${kind})` : ""}`;
-}
 
 /**
  * Reads and checks every file of a folder or `.zip`: each must be a JPEG, PNG or WebP by content,
