@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { crc32, crc32Js } from "../../src/training/dataset/crc32.js";
 import { createImageScanner, detectImage } from "../../src/training/dataset/index.js";
@@ -109,6 +113,29 @@ describe("detectImage: refused files", () => {
   it("refuses a JPEG whose segment length runs past the end of the file", () => {
     const cut = Buffer.from(jpeg.subarray(0, 40));
     expect(detectImage(cut)).toHaveProperty("problem", expect.stringMatching(/^truncated: the file ends inside/));
+  });
+});
+
+const dwebp = spawnSync("dwebp", ["-version"]).status === 0;
+
+describe("the test WebP maker", () => {
+  // libwebp's own decoder, where installed (Debian: apt-get install webp); the other tests rely on
+  // makeWebp writing a WebP a real decoder accepts, not just one our parser accepts.
+  it.skipIf(!dwebp)("writes a lossless WebP that libwebp decodes to the right size and colour", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sselfie-webp-"));
+    try {
+      writeFileSync(join(dir, "in.webp"), makeWebp({ width: 530, height: 700, seed: 5 }));
+      const run = spawnSync("dwebp", [join(dir, "in.webp"), "-ppm", "-o", join(dir, "out.ppm")]);
+      expect(run.status).toBe(0);
+      const ppm = readFileSync(join(dir, "out.ppm"));
+      const header = "P6\n530 700\n255\n";
+      expect(ppm.subarray(0, header.length).toString("latin1")).toBe(header);
+      expect(ppm.length).toBe(header.length + 530 * 700 * 3);
+      const colour = (5 * 2654435761) >>> 8;
+      expect([...ppm.subarray(header.length, header.length + 3)]).toEqual([(colour >> 16) & 255, (colour >> 8) & 255, colour & 255]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
