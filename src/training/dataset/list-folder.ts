@@ -47,7 +47,10 @@ export async function listFolder(root: string, limits: DatasetLimits): Promise<L
     ignored,
     problems,
     fatal,
-    open: (c) => openRegularFile((c.location as { path: string }).path),
+    open: async (c) => {
+      if (c.location.kind !== "file") throw new Error("not a file of this folder");
+      return openRegularFile(c.location.path);
+    },
     close: async () => undefined,
   };
 

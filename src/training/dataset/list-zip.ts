@@ -27,8 +27,9 @@ export function isSymlinkEntry(entry: Entry): boolean {
   return entry.versionMadeBy >> 8 === MADE_BY_UNIX && ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
 }
 
-export async function decodeEntryName(entry: Entry): Promise<string> {
-  const yauzl = await import("yauzl");
+type Yauzl = typeof import("yauzl");
+
+function decodeEntryName(yauzl: Yauzl, entry: Entry): string {
   // strictFileNames keeps backslashes as they are, so that they can be refused.
   return yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
 }
@@ -81,7 +82,7 @@ export async function listZip(zipPath: string, limits: DatasetLimits): Promise<L
   try {
     for await (const entry of zip.eachEntry()) {
       const i = index++;
-      const path = await decodeEntryName(entry);
+      const path = decodeEntryName(yauzl, entry);
       const problem = (text: string) => problems.push({ file: path, problem: text });
       const unsafe = unsafeZipPath(path);
       if (unsafe !== undefined) problem(`unsafe path in the zip: ${unsafe}; an archive of photos has no such entry`);
