@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -405,6 +406,12 @@ describe("inspectImageSet: the folder itself", () => {
       { file: "rejected", problem: "is a subfolder: only the files directly in the folder are used; move its images up, or move it out" },
       { file: dir, problem: "holds 0 images; the trainer needs at least 10" },
     ]);
+  });
+
+  it("refuses a named pipe without opening it (opening one would block)", async () => {
+    const dir = writeFiles(fresh("fifo"), ten);
+    expect(spawnSync("mkfifo", [join(dir, "pipe.png")]).status).toBe(0);
+    expect(await problemsOf(dir)).toEqual([{ file: "pipe.png", problem: "is not a regular file (a device, pipe or socket)" }]);
   });
 
   it("reads an image by its content whatever its extension says", async () => {

@@ -7,7 +7,7 @@
  */
 import { constants } from "node:fs";
 import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { isIgnoredName } from "./entry-names.js";
 import type { DatasetLimits } from "./limits.js";
@@ -16,11 +16,12 @@ import type { ImageSetProblem } from "./types.js";
 
 const READ_CHUNK = 256 * 1024;
 // O_NOFOLLOW: a file swapped for a symbolic link after it was listed is not followed.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+// O_NONBLOCK: one swapped for a named pipe does not block the open (it is then refused by fstat).
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 function isInside(root: string, target: string): boolean {
   const rel = relative(root, target);
-  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 export async function openRegularFile(path: string): Promise<Readable> {
