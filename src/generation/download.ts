@@ -5,11 +5,10 @@
  * Output URLs are plain delivery URLs: the Replicate token is never sent with them.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { close, open, writev } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { dirname, join } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { GenerationOutput } from "../db/generations.js";
 import { PNG_HEAD_BYTES, PNG_TAIL_BYTES, checkPngEnds } from "./png-check.js";
 
@@ -27,6 +26,23 @@ export interface DownloadOptions {
 export const DEFAULT_DOWNLOAD_ATTEMPTS = 3;
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+// Plain descriptors: a FileHandle per image costs more than the write itself for small files.
+const openFd = promisify(open);
+const writevFd = promisify(writev);
+const closeFd = promisify(close);
+
+/** writev may write less than asked (a full disk, a signal); the rest is written after it. */
+async function writeAll(fd: number, chunks: Uint8Array[], total: number): Promise<void> {
+  let { bytesWritten } = await writevFd(fd, chunks);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(chunks).subarray(bytesWritten);
+  for (let off = 0; off < rest.length; off += bytesWritten) {
+    ({ bytesWritten } = await writevFd(fd, [rest.subarray(off)]));
+    if (bytesWritten === 0) throw new Error("the disk accepted no more bytes");
+  }
+}
 
 /** A try that may succeed when repeated (network, 5xx, 429, a truncated body). */
 class DownloadError extends Error {
@@ -44,35 +60,34 @@ export function outputFileName(predictionId: string, index: number): string {
 }
 
 /** Keeps the first and last few bytes, the size and the sha256 of what streams through. */
-class Inspector extends Transform {
+class Inspector {
   readonly hash = createHash("sha256");
   size = 0;
   head = Buffer.alloc(0);
   tail = Buffer.alloc(0);
 
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
+  constructor(private readonly maxBytes: number) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  take(chunk: Uint8Array): void {
     this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      done(new DownloadError(`larger than ${this.maxBytes} bytes`, false));
-      return;
-    }
+    if (this.size > this.maxBytes) throw new DownloadError(`larger than ${this.maxBytes} bytes`, false);
     this.hash.update(chunk);
-    if (this.head.length < PNG_HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, PNG_HEAD_BYTES - this.head.length)]);
+    if (this.head.length < PNG_HEAD_BYTES) {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, PNG_HEAD_BYTES - this.head.length)]);
+    }
     this.tail =
       chunk.length >= PNG_TAIL_BYTES
         ? Buffer.from(chunk.subarray(-PNG_TAIL_BYTES))
         : Buffer.concat([this.tail, chunk]).subarray(-PNG_TAIL_BYTES);
-    done(null, chunk);
   }
 }
 
 async function downloadOnce(url: string, target: string, opts: Required<Omit<DownloadOptions, "sleep">>): Promise<GenerationOutput> {
   const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.part`);
-  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  const signal = timeout.signal;
+  let renamed = false;
   try {
     let response: Response;
     try {
@@ -87,19 +102,38 @@ async function downloadOnce(url: string, target: string, opts: Required<Omit<Dow
       throw new DownloadError(`HTTP ${response.status}${hint}`, retryable);
     }
     const inspector = new Inspector(opts.maxBytes);
+    // Written as it arrives, in batches of up to WRITE_BATCH_BYTES: memory stays bounded and a
+    // small image costs a single write.
+    const fd = await openFd(temp, "wx");
     try {
-      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), inspector, createWriteStream(temp, { flags: "wx" }));
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      for await (const chunk of response.body) {
+        inspector.take(chunk);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH_BYTES) {
+          await writeAll(fd, batch, batched);
+          batch = [];
+          batched = 0;
+        }
+      }
+      if (batch.length) await writeAll(fd, batch, batched);
     } catch (err) {
       if (err instanceof DownloadError) throw err;
       throw new DownloadError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `transfer failed (${(err as Error).message})`, true);
+    } finally {
+      await closeFd(fd);
     }
     const problem = checkPngEnds(inspector.head, inspector.tail);
     // A body cut short also ends without IEND, so a bad PNG is worth one more try.
     if (problem) throw new DownloadError(`not a complete PNG: ${problem}`, true);
     await rename(temp, target);
+    renamed = true;
     return { url, file: target, size: inspector.size, sha256: inspector.hash.digest("hex") };
   } finally {
-    await rm(temp, { force: true }).catch(() => undefined);
+    clearTimeout(timer);
+    if (!renamed) await rm(temp, { force: true }).catch(() => undefined);
   }
 }
 

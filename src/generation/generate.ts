@@ -191,8 +191,10 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   let prediction = params.prediction;
   const userId = row.user_id;
   const base = { generationId: row.id, predictionId: prediction.id, version: row.version_ref, seed: row.seed, inputHash: row.input_hash };
-  const event = (outcome: "ok" | "failed", details: Record<string, unknown>) =>
-    appendEvent(ctx.db, ctx.db.s, { operator: actor, action: "generate", userId, outcome, details: { ...base, ...details } });
+  const eventOf = (outcome: "ok" | "failed", details: Record<string, unknown>) =>
+    ({ operator: actor, action: "generate", userId, outcome, details: { ...base, ...details } }) as const;
+  const event = (outcome: "ok" | "failed", details: Record<string, unknown>) => appendEvent(ctx.db, ctx.db.s, eventOf(outcome, details));
+  const record = (p: Prediction) => applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(p));
   // Outputs are delivered as the user's only if Replicate ran the user's own version.
   const refuseForeignModel = async (p: Prediction) => {
     const ran = predictionVersionRef(p);
@@ -206,17 +208,17 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     throw err;
   };
 
-  await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
-  await refuseForeignModel(prediction);
   const gateway = await ctx.replicate();
   const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_GENERATION_TIMEOUT_MS);
   while (!isTerminalStatus(prediction.status)) {
+    await record(prediction);
+    await refuseForeignModel(prediction);
     opts.onProgress?.({ phase: "waiting", predictionId: prediction.id, status: prediction.status });
     if (Date.now() + interval > deadline) {
       const err = new ReplicateError(
         `Prediction ${prediction.id} was still ${prediction.status} when sselfie stopped waiting. Generation #${row.id} keeps ` +
-          `its status; Replicate's webhook (when configured) or applyPredictionUpdate records the outcome.`,
+          `its status; Replicate's webhook (when configured) or recoverGeneration records the outcome.`,
         { code: "REPLICATE_WAIT_TIMEOUT", details: { ...base, status: prediction.status } },
       );
       await event("failed", { code: err.code, message: err.message });
@@ -229,11 +231,22 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
       await event("failed", eventDetails(err));
       throw err;
     }
-    await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+  }
+
+  // The terminal state is written while the outputs download (they expire; the write does not
+  // need to come first), and awaited before anything is reported.
+  const recorded = record(prediction);
+  recorded.catch(() => undefined);
+  const settle = async () => void (await recorded);
+  try {
     await refuseForeignModel(prediction);
+  } catch (err) {
+    await settle();
+    throw err;
   }
 
   if (prediction.status !== "succeeded") {
+    await settle();
     const withheldAll = prediction.status === "failed" && NSFW.test(prediction.error ?? "");
     const err = withheldAll
       ? new OutcomeError(
@@ -253,6 +266,7 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   const urls = prediction.output ?? [];
   const asked = LOCKED_GENERATION_INPUT.num_outputs;
   if (urls.length === 0) {
+    await settle();
     const err = new OutcomeError(
       "ALL_IMAGES_WITHHELD",
       `Prediction ${prediction.id} succeeded without any image: the safety checker withheld all ${asked}. Try again with a different prompt.`,
@@ -264,14 +278,19 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
 
   opts.onProgress?.({ phase: "downloading", predictionId: prediction.id, count: urls.length });
   const outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), opts.download);
-  await setGenerationOutputs(ctx.db, ctx.db.s, row.id, outputs);
+  await settle();
   const files = outputs.flatMap((o) => (o.file ? [o.file] : []));
   const failedDownloads = outputs.flatMap((o, index) => (o.file ? [] : [{ index, url: o.url, error: o.error ?? "unknown error" }]));
   const withheld = Math.max(0, asked - urls.length);
-  await event(failedDownloads.length ? "failed" : "ok", {
+  const done = eventOf(failedDownloads.length ? "failed" : "ok", {
     files: files.length,
     withheld,
     ...(failedDownloads.length ? { code: "DOWNLOAD_INCOMPLETE", failedDownloads } : {}),
+  });
+  // One commit for the files and the event.
+  await ctx.db.transaction(async (tx) => {
+    await setGenerationOutputs(tx, ctx.db.s, row.id, outputs);
+    await appendEvent(tx, ctx.db.s, done);
   });
   return {
     userId,
