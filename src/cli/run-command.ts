@@ -25,6 +25,11 @@ export async function runCommand<O>(
     replicateBaseUrl: config.replicateBaseUrl,
     replicateOwner: config.replicateOwner,
   });
+  // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
+  const onSignal = (signal: NodeJS.Signals) => {
+    void sselfie.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     let principal = null;
     if (command.scope !== null) {
@@ -49,6 +54,7 @@ export async function runCommand<O>(
     out.result(result.payload, result.text);
     return result.exitCode ?? 0;
   } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     await sselfie.close();
   }
 }
