@@ -4,7 +4,8 @@
  * the version belongs to it: Replicate answers 404 for a version of any other model.
  */
 import type { SselfieContext } from "../context.js";
-import { getVersionSchema } from "../db/version-schemas.js";
+import type { Database } from "../db/types.js";
+import { getVersionSchema, type VersionSchemaRow } from "../db/version-schemas.js";
 import { StateError } from "../errors.js";
 import { extractInputSchema, type InputSchema } from "./input-schema.js";
 import { integrityViolation, type UserModelRef } from "./resolve-model.js";
@@ -15,8 +16,20 @@ export interface LoadedInputSchema {
   cached: boolean;
 }
 
+/**
+ * Rows already read from the cache table, per database: a version never changes, so a process
+ * reads each one once. Only rows read back from the table are kept, never a schema still unchecked.
+ */
+const seen = new WeakMap<Database, Map<string, Pick<VersionSchemaRow, "model_id" | "input_schema">>>();
+
 export async function loadInputSchema(ctx: SselfieContext, model: UserModelRef): Promise<LoadedInputSchema> {
-  const row = await getVersionSchema(ctx.db, ctx.db.s, model.versionId);
+  let memo = seen.get(ctx.db);
+  if (!memo) seen.set(ctx.db, (memo = new Map()));
+  let row = memo.get(model.versionId) ?? null;
+  if (!row) {
+    row = await getVersionSchema(ctx.db, ctx.db.s, model.versionId);
+    if (row) memo.set(model.versionId, { model_id: row.model_id, input_schema: row.input_schema });
+  }
   if (row) {
     if (row.model_id !== model.modelId) {
       throw integrityViolation(`Version ${model.versionId} is cached as a version of ${row.model_id}, not of ${model.modelId}.`, {
