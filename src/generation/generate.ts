@@ -8,6 +8,8 @@
  *   4. download and verify every output at once, and record files, sizes and hashes.
  * A create that may or may not have happened is never repeated: the record says `unknown`.
  */
+import { constants } from "node:fs";
+import { access, mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { SselfieContext } from "../context.js";
 import {
@@ -89,6 +91,17 @@ function eventDetails(err: unknown): Record<string, unknown> {
   return { code: "UNEXPECTED", message: err instanceof Error ? err.message : String(err) };
 }
 
+async function prepareOutDir(outDir: string): Promise<void> {
+  try {
+    await mkdir(outDir, { recursive: true });
+    await access(outDir, constants.W_OK);
+  } catch (err) {
+    throw new InvalidInputError(`Cannot write the images to ${outDir}: ${(err as Error).message}. Choose another folder (--out).`, {
+      outDir,
+    }, "OUTPUT_DIR_UNWRITABLE");
+  }
+}
+
 /** Validates everything that needs no I/O; throws InvalidInputError (exit 2). */
 export function validateGenerateOptions(opts: GenerateOptions) {
   const userId = validateUserId(opts.userId);
@@ -130,6 +143,9 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     await event(err instanceof StateError ? "refused" : "failed", eventDetails(err)).catch(() => undefined);
     throw err;
   }
+
+  // Before anything is paid for: the images must have somewhere to go.
+  await prepareOutDir(outDir);
 
   const inputHash = hashInput(input);
   const row = await insertGeneration(ctx.db, ctx.db.s, {
@@ -277,7 +293,20 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   }
 
   opts.onProgress?.({ phase: "downloading", predictionId: prediction.id, count: urls.length });
-  const outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), opts.download);
+  let outputs: GenerationOutput[];
+  try {
+    outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), opts.download);
+  } catch (err) {
+    // Only the folder itself can fail here (each image's failure is reported per image).
+    await settle().catch(() => undefined);
+    await event("failed", { code: "DOWNLOAD_FAILED", message: (err as Error).message }).catch(() => undefined);
+    throw new OutcomeError(
+      "DOWNLOAD_FAILED",
+      `Prediction ${prediction.id} succeeded but its images could not be saved in ${outDir}: ${(err as Error).message}. ` +
+        `Within the hour, recoverGeneration(generationId ${row.id}) with another folder downloads them.`,
+      { ...base },
+    );
+  }
   await settle();
   const files = outputs.flatMap((o) => (o.file ? [o.file] : []));
   const failedDownloads = outputs.flatMap((o, index) => (o.file ? [] : [{ index, url: o.url, error: o.error ?? "unknown error" }]));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -321,6 +321,19 @@ forEachBackend((backend) => {
     }
     expect(emulator.requests).toEqual([]);
     expect(await counts(db)).toEqual(before);
+  });
+
+  it("refuses a folder it cannot write before creating anything", async () => {
+    const db = await backend.freshDatabase();
+    const ctx = makeContext(db, emulator);
+    await plantUser(db, emulator, "o1");
+    const file = join(await outDir(), "a-file");
+    await writeFile(file, "x");
+    const err = await caught(generate(ctx, null, { userId: "o1", prompt: "usero1", outDir: join(file, "sub") }));
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err.code).toBe("OUTPUT_DIR_UNWRITABLE");
+    expect(predictionPosts()).toHaveLength(0);
+    expect((await counts(db)).generations).toBe(0);
   });
 
   it("reports images withheld by the safety checker, and none at all as an error", async () => {
