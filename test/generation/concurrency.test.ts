@@ -1,8 +1,8 @@
 /** 50 generations for 50 users at once from one process: each file comes from its own user's model. */
-import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
 import { generate } from "../../src/generation/generate.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
@@ -55,6 +55,7 @@ forEachBackend((backend) => {
       `SELECT user_id, version_ref, status, replicate_prediction_id FROM ${db.s}.generations`,
     )).rows;
     expect(rows).toHaveLength(USERS);
+    onTestFinished(() => rm(root, { recursive: true, force: true }));
     for (const row of rows) {
       expect(row.status).toBe("succeeded");
       expect(row.version_ref).toBe(models.get(row.user_id));

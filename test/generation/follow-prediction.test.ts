@@ -1,5 +1,5 @@
 /** Predictions that outlast `Prefer: wait`: polling, aborted and canceled ones, and later updates. */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -19,13 +19,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
   emulator.clearFaults();
 });
 
-const outDir = () => mkdtemp(join(tmpdir(), "sselfie-follow-"));
+const dirs: string[] = [];
+const outDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sselfie-follow-"));
+  dirs.push(dir);
+  return dir;
+};
 const fast = { waitSeconds: 1, pollIntervalMs: 50 };
 
 async function rows(db: Database) {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -19,6 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
@@ -26,7 +27,12 @@ beforeEach(() => {
   emulator.withholdImages(0);
 });
 
-const outDir = () => mkdtemp(join(tmpdir(), "sselfie-gen-"));
+const dirs: string[] = [];
+const outDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sselfie-gen-"));
+  dirs.push(dir);
+  return dir;
+};
 const predictionPosts = () => emulator.requestsTo("POST", "/v1/predictions");
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
