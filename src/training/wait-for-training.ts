@@ -32,15 +32,15 @@ export async function waitForTraining(
     opts.signal?.throwIfAborted();
     const status = await refreshTraining(ctx, actor, id, opts);
     opts.onProgress?.(status);
+    const which = status.trainingId ? `User ${id}'s training ${status.trainingId}` : `User ${id}'s training`;
+    const kept = status.versionId ? ` The previous version ${status.versionId} stays active.` : "";
     switch (status.status) {
       case "completed":
         return status;
       case "failed":
-        throw new OutcomeError("TRAINING_FAILED", `User ${id}'s training ${status.trainingId ?? ""} failed: ${status.error ?? "no error given"}`.replace("  ", " "), {
-          status,
-        });
+        throw new OutcomeError("TRAINING_FAILED", `${which} failed: ${status.error ?? "no error given"}.${kept}`, { status });
       case "canceled":
-        throw new OutcomeError("TRAINING_CANCELED", `User ${id}'s training ${status.trainingId ?? ""} was canceled.`.replace("  ", " "), { status });
+        throw new OutcomeError("TRAINING_CANCELED", `${which} was canceled.${kept}`, { status });
       case "none":
         throw new StateError("NO_ACTIVE_TRAINING", `User ${id} has no training to follow. Start one with \`sselfie train --user ${id} --images <dir>\`.`, {
           userId: id,
