@@ -32,3 +32,36 @@ export {
 export { SCOPES, type Scope } from "./operators/tokens.js";
 export type { Operator, CreatedOperator, Principal } from "./operators/operators.js";
 export type { Database, Queryable, Transaction } from "./db/types.js";
+export {
+  startTraining,
+  refreshTraining,
+  getTrainingStatus,
+  waitForTraining,
+  cancelTraining,
+  STEPS_MIN,
+  STEPS_MAX,
+  type StartTrainingParams,
+  type StartTrainingResult,
+  type TrainingStatusResult,
+  type WaitForTrainingOptions,
+} from "./training/index.js";
+export { inspectImageSet, packageImageSet, INVALID_IMAGES } from "./training/dataset/index.js";
+export {
+  generate,
+  resolveUserModel,
+  recoverGeneration,
+  applyPredictionUpdate,
+  preparePrompt,
+  type GenerateOptions,
+  type GenerationResult,
+  type UserModelRef,
+} from "./generation/index.js";
+export {
+  handleReplicateWebhook,
+  verifyReplicateWebhook,
+  WebhookVerificationError,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type WebhookRequest,
+  type WebhookResult,
+} from "./webhooks/index.js";
+export type { SselfieContext } from "./context.js";

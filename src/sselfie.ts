@@ -22,6 +22,17 @@ import {
 } from "./operators/operators.js";
 import type { Scope } from "./operators/tokens.js";
 import type { ReplicateGateway, ReplicateGatewayOptions } from "./replicate/index.js";
+import { generate, recoverGeneration, resolveUserModel, type GenerateOptions, type RecoverOptions } from "./generation/index.js";
+import {
+  cancelTraining,
+  getTrainingStatus,
+  refreshTraining,
+  startTraining,
+  waitForTraining,
+  type StartTrainingParams,
+  type WaitForTrainingOptions,
+} from "./training/index.js";
+import { handleReplicateWebhook, type WebhookOptions, type WebhookRequest } from "./webhooks/index.js";
 
 export interface SselfieOptions {
   /** A PostgreSQL connection string; without it (and without `pool`) the embedded database is used. */
@@ -139,6 +150,29 @@ export async function createSselfie(options: SselfieOptions = {}) {
       list: (): Promise<Operator[]> => listOperators(db),
       revoke: (actor: Principal, name: string) => revokeOperator(db, actor, name),
     },
+
+    /**
+     * Checks the images, ensures the user's private model, uploads and starts the locked trainer.
+     * `actor` names who acts (an operator, or a backend service) in operator_events.
+     */
+    train: (actor: string | null, params: StartTrainingParams) => startTraining(ctx, actor, params),
+    /** Refreshes the user's latest training from Replicate and stores the outcome. */
+    status: (actor: string | null, userId: string) => refreshTraining(ctx, actor, userId),
+    /** The stored status, without asking Replicate. */
+    storedStatus: (userId: string) => getTrainingStatus(ctx, userId),
+    waitForTraining: (actor: string | null, userId: string, opts?: WaitForTrainingOptions) =>
+      waitForTraining(ctx, actor, userId, opts),
+    cancel: (actor: string | null, userId: string) => cancelTraining(ctx, actor, userId),
+
+    /** The user's own `{owner}/{userId}-selfie-lora:{version}`, or a typed refusal. */
+    resolveUserModel: (userId: string, opts?: { actor?: string | null }) => resolveUserModel(ctx, userId, opts),
+    /** Generates with the locked input from the user's own completed model; downloads the PNGs. */
+    generate: (actor: string | null, opts: GenerateOptions) => generate(ctx, actor, opts),
+    /** Finds and finishes a generation whose create call got no answer. */
+    recoverGeneration: (actor: string | null, opts: RecoverOptions) => recoverGeneration(ctx, actor, opts),
+
+    /** Verifies and applies one Replicate webhook delivery (training or prediction). */
+    handleWebhook: (request: WebhookRequest, opts?: WebhookOptions) => handleReplicateWebhook(ctx, request, opts),
 
     async close(): Promise<void> {
       await db.close();
