@@ -92,6 +92,8 @@ export interface ReplicateGateway {
   listTrainings(): AsyncIterable<Training>;
   createPrediction(params: CreatePredictionParams): Promise<Prediction>;
   getPrediction(id: string): Promise<Prediction>;
+  /** Every prediction of the account, newest first, across pages (the way to find a create that was never answered). */
+  listPredictions(): AsyncIterable<Prediction>;
   /** Polls until succeeded, failed, canceled or aborted, and returns that prediction. */
   waitForPrediction(id: string, opts?: { pollIntervalMs?: number; timeoutMs?: number }): Promise<Prediction>;
   getWebhookSecret(): Promise<string>;
@@ -163,6 +165,29 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
       throw toReplicateError(err, redact, http.bodyOf, ctx);
     }
     return parse(schema, raw, ctx);
+  }
+
+  /**
+   * The client follows each page's `next` URL as given; our fetch refuses any URL off the base
+   * origin, so a forged `next` cannot carry the token elsewhere.
+   */
+  async function* listAll<S extends z.ZodType>(
+    ctx: RequestContext,
+    schema: S,
+    paginate: (c: ReplicateClient) => AsyncGenerator<unknown[]>,
+  ): AsyncGenerator<z.output<S>> {
+    const pages = paginate(await getClient());
+    for (;;) {
+      let page: IteratorResult<unknown[]>;
+      try {
+        page = await pages.next();
+      } catch (err) {
+        throw toReplicateError(err, redact, http.bodyOf, ctx);
+      }
+      if (page.done) return;
+      if (!Array.isArray(page.value)) parse(schema.array(), page.value, ctx);
+      for (const raw of page.value) yield parse(schema, raw, ctx);
+    }
   }
 
   const isCode = (err: unknown, code: string): err is ReplicateError =>
@@ -268,21 +293,8 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
       return call({ method: "POST", path: `/trainings/${t}/cancel` }, TrainingSchema, (c) => c.trainings.cancel(t));
     },
 
-    async *listTrainings() {
-      const ctx = { method: "GET", path: "/trainings" };
-      const c = await getClient();
-      const pages = c.paginate(c.trainings.list);
-      for (;;) {
-        let page: IteratorResult<unknown[]>;
-        try {
-          page = await pages.next();
-        } catch (err) {
-          throw toReplicateError(err, redact, http.bodyOf, ctx);
-        }
-        if (page.done) return;
-        if (!Array.isArray(page.value)) parse(TrainingSchema.array(), page.value, ctx);
-        for (const raw of page.value) yield parse(TrainingSchema, raw, ctx);
-      }
+    listTrainings() {
+      return listAll({ method: "GET", path: "/trainings" }, TrainingSchema, (c) => c.paginate(c.trainings.list));
     },
 
     createPrediction(p) {
@@ -301,6 +313,10 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
     getPrediction(id) {
       const pid = segment("prediction id", id, ID);
       return call({ method: "GET", path: `/predictions/${pid}` }, PredictionSchema, (c) => c.predictions.get(pid));
+    },
+
+    listPredictions() {
+      return listAll({ method: "GET", path: "/predictions" }, PredictionSchema, (c) => c.paginate(c.predictions.list));
     },
 
     async waitForPrediction(id, opts = {}) {

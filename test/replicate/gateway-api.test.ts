@@ -224,6 +224,64 @@ describe("listTrainings", () => {
   });
 });
 
+describe("listPredictions", () => {
+  it("follows next cursors across more than 100 predictions, newest first, with their version and input", async () => {
+    const own = await startEmulator({ accounts: [{ token: "test-token-lister", username: "lister" }], prediction: { durationMs: 50 } });
+    try {
+      own.createModel("lister/m", { visibility: "private" });
+      const versionId = own.createVersion("lister/m");
+      const gw = gatewayFor(own);
+      const created: string[] = [];
+      for (let i = 0; i < 230; i += 10) {
+        const batch = await Promise.all(
+          Array.from({ length: 10 }, (_, j) => gw.createPrediction({ version: `lister/m:${versionId}`, input: { prompt: "a portrait", seed: i + j } })),
+        );
+        created.push(...batch.map((p) => p.id));
+      }
+      own.clearRequests();
+      const listed: { id: string; version: string | null; model: string | null; seed: unknown }[] = [];
+      for await (const p of gw.listPredictions()) listed.push({ id: p.id, version: p.version, model: p.model, seed: p.input.seed });
+      expect(listed).toHaveLength(230);
+      expect(new Set(listed.map((p) => p.id))).toEqual(new Set(created));
+      // Newest first: batches were created in order of seed.
+      expect(listed[0]!.seed).toBeGreaterThanOrEqual(220);
+      expect(listed.at(-1)!.seed).toBeLessThan(10);
+      expect(listed.every((p) => p.version === versionId && p.model === "lister/m")).toBe(true);
+      const pages = own.requestsTo("GET", "/v1/predictions");
+      expect(pages).toHaveLength(3);
+      expect(pages[0]?.query.cursor).toBeUndefined();
+      expect(pages[1]?.query.cursor).toBeTruthy();
+      expect(pages[2]?.query.cursor).toBeTruthy();
+      expect(pages[2]?.query.cursor).not.toBe(pages[1]?.query.cursor);
+
+      // Stopping early reads no further page.
+      own.clearRequests();
+      let n = 0;
+      for await (const _ of gw.listPredictions()) if (++n === 100) break;
+      expect(own.requestsTo("GET", "/v1/predictions")).toHaveLength(1);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("never follows a next link to another host with the token", async () => {
+    emu.inject({
+      kind: "status",
+      method: "GET",
+      path: "/v1/predictions",
+      status: 200,
+      body: { next: "https://evil.example.com/v1/predictions?cursor=x", previous: null, results: [] },
+    });
+    const gw = gatewayFor(emu);
+    const err = await caught((async () => {
+      for await (const _ of gw.listPredictions()) void _;
+    })());
+    expect(err.code).toBe("REPLICATE_BAD_RESPONSE");
+    expect(err.message).toMatch(/evil\.example\.com/);
+    expect(emu.requestsTo("GET", "/v1/predictions")).toHaveLength(1);
+  });
+});
+
 describe("predictions", () => {
   let versionRef: string;
   beforeAll(() => {
