@@ -1,0 +1,146 @@
+/** Rules over `users` and `user_models`: ids, model ids, trigger words, active versions. */
+import { MODEL_SUFFIX, USER_ID_MAX_LENGTH } from "../locked.js";
+import { SqlParams, type SqlRule, type TableCheck } from "./sql-check.js";
+
+/** USER_ID_PATTERN of src/locked.ts, in PostgreSQL's regular-expression syntax. */
+export const USER_ID_SQL_PATTERN = "^[a-z0-9]+([._-][a-z0-9]+)*$";
+/**
+ * `column` is 64 lowercase hex characters. Not `~ '^[0-9a-f]{64}$'`: PostgreSQL's regex engine
+ * expands the bounded repetition and runs about ten times slower on a million rows.
+ */
+export function hex64Sql(column: string): string {
+  return `(length(${column}) = 64 AND ${column} !~ '[^0-9a-f]')`;
+}
+
+export interface AuditScope {
+  /** Quoted schema name. */
+  s: string;
+  /** The owner model ids must have; null when unknown (no models at all). */
+  owner: string | null;
+  userId: string | null;
+}
+
+/** `{owner}/{user_id}-selfie-lora` as SQL over the alias's `user_id`. */
+export function expectedModelSql(p: SqlParams, owner: string | null, userIdColumn: string): string {
+  return `(${p.add(owner, "text")} || '/' || ${userIdColumn} || ${p.add(MODEL_SUFFIX, "text")})`;
+}
+
+function scopeWhere(p: SqlParams, column: string, userId: string | null): string {
+  return userId === null ? "true" : `${column} = ${p.add(userId, "text")}`;
+}
+
+interface UserRow {
+  user_id: string;
+}
+
+export function usersCheck(scope: AuditScope): TableCheck<UserRow> {
+  const p = new SqlParams();
+  const where = scopeWhere(p, "x.id", scope.userId);
+  return {
+    with: "",
+    from: `${scope.s}.users x`,
+    where,
+    detail: "x.id AS user_id",
+    order: "x.id",
+    params: p,
+    rules: [
+      {
+        id: "user.id",
+        when: `NOT (length(x.id) BETWEEN 1 AND ${p.add(USER_ID_MAX_LENGTH, "int")} AND x.id ~ ${p.add(USER_ID_SQL_PATTERN, "text")})`,
+      },
+    ],
+    describe: (_rule, row) => ({
+      userId: row.user_id,
+      message: `User id ${JSON.stringify(row.user_id)} cannot name a Replicate model: use 1-${USER_ID_MAX_LENGTH} lowercase letters and digits with single ".", "_" or "-" between them.`,
+    }),
+  };
+}
+
+interface ModelRow {
+  user_id: string;
+  replicate_model_id: string | null;
+  replicate_version_id: string | null;
+  trigger_word: string | null;
+  training_status: string;
+  expected_model_id: string | null;
+  shared_with: string[] | null;
+}
+
+/**
+ * `uniqueModelIdIndex`: a valid unique index on replicate_model_id (the schema ships one) makes a
+ * shared model id impossible, which spares a pass over the table.
+ */
+export function userModelsCheck(scope: AuditScope, opts: { uniqueModelIdIndex: boolean }): TableCheck<ModelRow> {
+  const p = new SqlParams();
+  const { s } = scope;
+  const expected = expectedModelSql(p, scope.owner, "x.user_id");
+  const where = scopeWhere(p, "x.user_id", scope.userId);
+  const version = "x.replicate_version_id";
+  const rules: SqlRule[] = [
+    { id: "model.id", when: `x.replicate_model_id IS DISTINCT FROM ${expected}` },
+    { id: "model.trigger-word", when: `x.trigger_word IS DISTINCT FROM 'user' || x.user_id` },
+    {
+      id: "model.completed-version",
+      when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}`,
+    },
+    {
+      id: "model.version-source",
+      when: `${hex64Sql(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
+        WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
+      alone: true,
+    },
+  ];
+  const sharedWith = `ARRAY(SELECT o.user_id FROM ${s}.user_models o
+      WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id ORDER BY o.user_id)`;
+  if (!opts.uniqueModelIdIndex) {
+    rules.push({
+      id: "model.id-shared",
+      when: `EXISTS (SELECT 1 FROM ${s}.user_models o WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id)`,
+      alone: true,
+    });
+  }
+  return {
+    with: "",
+    from: `${s}.user_models x`,
+    where,
+    detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
+      ${expected} AS expected_model_id, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
+    order: "x.user_id",
+    params: p,
+    rules,
+    describe: (rule, row) => {
+      const base = { userId: row.user_id, modelId: row.replicate_model_id ?? undefined };
+      switch (rule) {
+        case "model.id":
+          return {
+            ...base,
+            message:
+              row.expected_model_id === null
+                ? `Model id ${JSON.stringify(row.replicate_model_id)} cannot be checked: the owner is unknown.`
+                : `Model id ${JSON.stringify(row.replicate_model_id)} is not ${row.expected_model_id}.`,
+          };
+        case "model.id-shared":
+          return {
+            ...base,
+            message: `Model ${row.replicate_model_id} is recorded for users ${(row.shared_with ?? []).join(", ")}.`,
+          };
+        case "model.trigger-word":
+          return { ...base, message: `Trigger word ${JSON.stringify(row.trigger_word)} is not user${row.user_id}.` };
+        case "model.completed-version":
+          return {
+            ...base,
+            message:
+              row.replicate_version_id === null
+                ? `The model is ${row.training_status} but has no active version id.`
+                : `Active version id ${JSON.stringify(row.replicate_version_id)} is not 64 hex characters.`,
+          };
+        default:
+          return {
+            ...base,
+            versionRef: `${row.replicate_model_id}:${row.replicate_version_id}`,
+            message: `Active version ${row.replicate_version_id} is not the output of any completed training of user ${row.user_id}.`,
+          };
+      }
+    },
+  };
+}
