@@ -57,21 +57,23 @@ export async function insertGeneration(db: Queryable, s: string, g: NewGeneratio
 
 /**
  * The create call did not yield a prediction: `failed` when Replicate refused it (nothing was
- * created), `unknown` when it may have been created. Only a record still waiting is changed.
+ * created), `unknown` when it may have been created. Only a record still waiting is changed, and
+ * with `recordedAtLeastMsAgo` only one recorded that long ago by the database's clock.
  */
 export async function markGenerationNotCreated(
   db: Queryable,
   s: string,
   id: number,
-  outcome: { status: "failed" | "unknown"; error: string },
+  outcome: { status: "failed" | "unknown"; error: string; recordedAtLeastMsAgo?: number },
 ): Promise<GenerationRow | null> {
   const { rows } = await db.query<GenerationRow>(
     `UPDATE ${s}.generations
         SET status = $2::text, error = $3,
             finished_at = CASE WHEN $2::text = 'failed' THEN now() ELSE finished_at END, updated_at = now()
       WHERE id = $1 AND replicate_prediction_id IS NULL AND status IN ('pending', 'unknown')
+        AND ($4::float8 IS NULL OR created_at <= now() - $4::float8 * interval '1 millisecond')
       RETURNING *`,
-    [id, outcome.status, outcome.error],
+    [id, outcome.status, outcome.error, outcome.recordedAtLeastMsAgo ?? null],
   );
   return rows[0] ?? null;
 }

@@ -6,7 +6,8 @@
  *      prediction endpoint);
  *   3. record the generation, then create the prediction (`Prefer: wait`), then poll;
  *   4. download and verify every output at once, and record files, sizes and hashes.
- * A create that may or may not have happened is never repeated: the record says `unknown`.
+ * A create that may or may not have happened is never repeated: the record says `unknown`, and
+ * the account's predictions are searched once for it (recover.ts searches again later).
  */
 import { constants } from "node:fs";
 import { access, mkdir } from "node:fs/promises";
@@ -27,6 +28,7 @@ import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateU
 import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
 import { predictionUpdate, predictionVersionRef } from "./apply-prediction.js";
 import { downloadOutputs, type DownloadOptions } from "./download.js";
+import { checkRecordedRequest, recordAttached, searchCreatedPrediction } from "./find-prediction.js";
 import { checkLockedInput } from "./input-schema.js";
 import { preparePrompt } from "./prompt.js";
 import { integrityViolation, lookUpUserModel, type UserModelRef } from "./resolve-model.js";
@@ -174,22 +176,50 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     // Best effort: if the store fails now, the row still says `pending` with no prediction id, which an
     // operator reads the same way as `unknown`; the caller gets the Replicate error either way.
     await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: refused ? "failed" : "unknown", error: reason }).catch(() => undefined);
-    await event("failed", { generationId: row.id, version: model.ref, seed, ...eventDetails(err) }).catch(() => undefined);
+    // A create that did happen is usually listed at once: look once, and carry on with it if it is there.
+    const look = refused ? null : await lookForLostPrediction(ctx, actor, row);
+    if (look?.prediction) return followPrediction(ctx, actor, { row, prediction: look.prediction, outDir, prompt, guidanceKey, opts });
+    await event("failed", { generationId: row.id, version: model.ref, seed, ...eventDetails(err), ...(look ? { lookup: look.said } : {}) }).catch(
+      () => undefined,
+    );
     if (refused) throw err;
     throw new ReplicateError(
-      `${reason}. The prediction may exist (and be billed), so it was not created again. Generation #${row.id} is ` +
+      `${reason}. The prediction may exist (and be billed), so it was not created again; ${look!.said}. Generation #${row.id} is ` +
         `recorded with status "unknown": ${ctx.webhookUrl ? "Replicate's webhook for it will attach it to the record; or " : ""}` +
-        `within the hour, look for a prediction of ${model.ref} with seed ${seed} at https://replicate.com/predictions and attach ` +
-        `it with recoverGeneration(generationId ${row.id}, predictionId) before generating again.`,
+        `recoverGeneration(generationId ${row.id}) searches Replicate again for a prediction of ${model.ref} with seed ${seed} ` +
+        `and attaches it, or records that nothing was created. Do that before generating again.`,
       {
         code: "REPLICATE_OUTCOME_UNKNOWN",
         ...(err instanceof ReplicateError && err.status !== undefined ? { status: err.status } : {}),
-        details: { generationId: row.id, userId, version: model.ref, seed, inputHash },
+        details: { generationId: row.id, userId, version: model.ref, seed, inputHash, lookup: look!.said },
       },
     );
   }
 
   return followPrediction(ctx, actor, { row, prediction, outDir, prompt, guidanceKey, opts });
+}
+
+/**
+ * One search for the prediction an unanswered create made. Only an unambiguous match is taken;
+ * anything else leaves the record `unknown` for recoverGeneration, which can wait out a late create.
+ */
+async function lookForLostPrediction(
+  ctx: SselfieContext,
+  actor: string | null,
+  row: GenerationRow,
+): Promise<{ prediction?: Prediction; said: string }> {
+  try {
+    const search = await searchCreatedPrediction(ctx, row);
+    if (search.outcome === "found") {
+      checkRecordedRequest(row, search.prediction);
+      await recordAttached(ctx, actor, row, search);
+      return { prediction: search.prediction, said: `found ${search.prediction.id}` };
+    }
+    if (search.outcome === "none") return { said: `none was listed among the newest ${search.examined} predictions` };
+    return { said: `the predictions listed could not be told apart (${search.outcome})` };
+  } catch (err) {
+    return { said: `the predictions could not be listed (${err instanceof Error ? err.message : String(err)})` };
+  }
 }
 
 export interface FollowParams {

@@ -130,6 +130,8 @@ forEachBackend((backend) => {
     await plantUser(db, emulator, "p4");
     for (let i = 0; i < 2; i++) {
       emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
+      // Without this, generate's own search would attach each prediction to its record (lost-create.test.ts).
+      emulator.inject({ kind: "status", method: "GET", path: "/v1/predictions", status: 400, body: { detail: "Bad request", status: 400 } });
       expect((await caught(generate(ctx, null, { userId: "p4", prompt: "userp4", seed: 9, outDir: await outDir(), ...fast }))).code).toBe(
         "REPLICATE_OUTCOME_UNKNOWN",
       );

@@ -401,11 +401,14 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "u1");
     emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
+    // The immediate look for the prediction fails too, so the record stays `unknown`.
+    emulator.inject({ kind: "status", method: "GET", path: "/v1/predictions", status: 400, body: { detail: "Bad request", status: 400 } });
     const err = await caught(generate(ctx, "studio", { userId: "u1", prompt: "useru1", seed: 77, outDir: await outDir() }));
     expect(err).toBeInstanceOf(ReplicateError);
     expect(err.code).toBe("REPLICATE_OUTCOME_UNKNOWN");
     expect(err.message).toMatch(/recorded with status "unknown"/);
     expect(err.message).toContain(`seed 77`);
+    expect(err.details.lookup).toMatch(/could not be listed/);
     expect(predictionPosts()).toHaveLength(1);
     const created = [...emulator.predictions.values()].filter((p) => p.versionRef === m.ref);
     expect(created).toHaveLength(1);
