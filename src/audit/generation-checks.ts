@@ -116,10 +116,10 @@ export function generationsCheck(scope: AuditScope, unusual: UnusualSchema[] | "
   const lockedAs = new Map(
     GUIDANCE_KEYS.map((k) => [
       k,
-      `(x.input @> ${p.add(JSON.stringify({ ...LOCKED_GENERATION_INPUT, [k]: GUIDANCE }), "jsonb")}` +
+      `coalesce(x.input @> ${p.add(JSON.stringify({ ...LOCKED_GENERATION_INPUT, [k]: GUIDANCE }), "jsonb")}` +
         ` AND jsonb_typeof(x.input -> 'prompt') = 'string' AND x.input ->> 'prompt' = x.prompt` +
         ` AND jsonb_typeof(x.input -> 'seed') = 'number' AND x.input ->> 'seed' = x.seed::text` +
-        ` AND x.input - ${p.add(lockedInputKeys(k), "text[]")} = '{}'::jsonb)`,
+        ` AND x.input - ${p.add(lockedInputKeys(k), "text[]")} = '{}'::jsonb, false)`,
     ]),
   );
   const hashAs = new Map(
@@ -152,8 +152,8 @@ export function generationsCheck(scope: AuditScope, unusual: UnusualSchema[] | "
   // which takes a lookup, so the first pass screens such rows as suspect.
   const keyAllowed = (k: GuidanceKey, exact: boolean) =>
     k === preferred
-      ? `(us.version_id IS NULL OR (us.key = ${p.add(k, "text")} AND us.complete))`
-      : `((us.key = ${p.add(k, "text")} AND us.complete)${exact ? ` OR (us.version_id IS NULL AND NOT ${cachedSchema})` : ""})`;
+      ? `(us.version_id IS NULL OR (us.key IS NOT DISTINCT FROM ${p.add(k, "text")} AND us.complete IS TRUE))`
+      : `((us.key IS NOT DISTINCT FROM ${p.add(k, "text")} AND us.complete IS TRUE)${exact ? ` OR (us.version_id IS NULL AND NOT ${cachedSchema})` : ""})`;
   const inputOk = (exact: boolean) =>
     `(${GUIDANCE_KEYS.map((k) => `(${lockedAs.get(k)} AND ${keyAllowed(k, exact)})`).join(" OR ")})`;
   const hashMismatch = `(CASE ${GUIDANCE_KEYS.map((k) => `WHEN ${lockedAs.get(k)} THEN x.input_hash IS DISTINCT FROM ${hashAs.get(k)}`).join(" ")} ELSE false END)`;

@@ -1,0 +1,312 @@
+/**
+ * Each database rule against one planted violation: clean data, one row changed behind the SDK's
+ * back (dropping a constraint of the throwaway schema where the database itself would refuse),
+ * and the audit must report exactly that finding, with its rule id and user.
+ */
+import { expect, it } from "vitest";
+import { runAudit } from "../../src/audit/index.js";
+import type { Database } from "../../src/db/types.js";
+import { TRAINER_OWNER, TRAINER_NAME, buildGenerationInput, hashInput } from "../../src/locked.js";
+import { forEachBackend } from "../support/databases.js";
+import { HOUR, T0, cleanRows, dbOnlyContext, dropChecks, hexId, insertRows, iso, type FixtureUser } from "./fixtures.js";
+
+const OWNER = "alice";
+
+async function cleanDatabase(db: Database): Promise<Map<string, FixtureUser>> {
+  const { rows, users } = cleanRows(OWNER, 20);
+  await insertRows(db, rows);
+  return new Map(users.map((u) => [u.kind + (users.indexOf(u) >= 10 ? "#2" : ""), u]));
+}
+
+async function findings(db: Database) {
+  const report = await runAudit(dbOnlyContext(db, OWNER));
+  return { report, found: report.violations.map((v) => [v.rule, v.userId]) };
+}
+
+async function firstGeneration(db: Database, userId: string) {
+  const { rows } = await db.query<{ id: number; input: Record<string, unknown>; prompt: string; seed: number }>(
+    `SELECT id, input, prompt, seed FROM ${db.s}.generations WHERE user_id = $1 ORDER BY id LIMIT 1`,
+    [userId],
+  );
+  return rows[0]!;
+}
+
+forEachBackend((backend) => {
+  async function setup() {
+    const db = await backend.freshDatabase();
+    const users = await cleanDatabase(db);
+    const before = await findings(db);
+    expect(before.found).toEqual([]);
+    expect(before.report.ok).toBe(true);
+    const u = (kind: string) => users.get(kind)!;
+    return { db, u };
+  }
+
+  async function expectOnly(db: Database, rule: string, userId: string) {
+    const { report, found } = await findings(db);
+    expect(found).toEqual([[rule, userId]]);
+    expect(report.counts).toEqual({ [rule]: 1 });
+    expect(report.ok).toBe(false);
+    const v = report.violations[0]!;
+    expect(v.message.length).toBeGreaterThan(10);
+    return v;
+  }
+
+  it("user.id: a user id no model name can carry", async () => {
+    const { db } = await setup();
+    await dropChecks(db, "users", "id ~");
+    await db.query(`INSERT INTO ${db.s}.users (id) VALUES ('Bad User')`);
+    await expectOnly(db, "user.id", "Bad User");
+  });
+
+  it("model.id: a model under another owner, and a model with another name", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = 'mallory/' || user_id || '-selfie-lora' WHERE user_id = $1`, [u("trained").id]);
+    const v = await expectOnly(db, "model.id", u("trained").id);
+    expect(v.message).toContain(`alice/${u("trained").id}-selfie-lora`);
+
+    const { db: db2, u: u2 } = await setup();
+    await dropChecks(db2, "user_models", "split_part");
+    await db2.query(`UPDATE ${db2.s}.user_models SET replicate_model_id = replicate_model_id || '-v2' WHERE user_id = $1`, [u2("retrained").id]);
+    await expectOnly(db2, "model.id", u2("retrained").id);
+  });
+
+  it("model.id-shared: one model id recorded for two users (UNIQUE dropped)", async () => {
+    const { db, u } = await setup();
+    await dropChecks(db, "user_models", "UNIQUE");
+    await dropChecks(db, "user_models", "split_part");
+    const owner = u("trained").id;
+    const thief = u("retrain-failed").id;
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = $2 WHERE user_id = $1`, [thief, u("trained").modelId]);
+    const { found, report } = await findings(db);
+    // The second user's model id is not theirs, and the id is shared by both.
+    expect(found.sort()).toEqual(
+      [
+        ["model.id", thief],
+        ["model.id-shared", owner],
+        ["model.id-shared", thief],
+      ].sort(),
+    );
+    expect(report.counts).toEqual({ "model.id": 1, "model.id-shared": 2 });
+  });
+
+  it("model.trigger-word", async () => {
+    const { db, u } = await setup();
+    await dropChecks(db, "user_models", "trigger_word");
+    await db.query(`UPDATE ${db.s}.user_models SET trigger_word = 'TOK' WHERE user_id = $1`, [u("guidance-key").id]);
+    await expectOnly(db, "model.trigger-word", u("guidance-key").id);
+  });
+
+  it("model.completed-version: completed without a version, and a version that is not 64 hex", async () => {
+    const { db, u } = await setup();
+    await dropChecks(db, "user_models", "completed");
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = NULL WHERE user_id = $1`, [u("failed-then-trained").id]);
+    await expectOnly(db, "model.completed-version", u("failed-then-trained").id);
+
+    const { db: db2, u: u2 } = await setup();
+    await dropChecks(db2, "user_models", "replicate_version_id ~");
+    await db2.query(`UPDATE ${db2.s}.user_models SET replicate_version_id = 'ABC' WHERE user_id = $1`, [u2("trained#2").id]);
+    await expectOnly(db2, "model.completed-version", u2("trained#2").id);
+  });
+
+  it("model.version-source: an active version no completed training of the user produced", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = $2 WHERE user_id = $1`, [u("trained").id, hexId("stray")]);
+    await expectOnly(db, "model.version-source", u("trained").id);
+  });
+
+  it("training.trainer: a training by another trainer version", async () => {
+    const { db, u } = await setup();
+    await db.query(
+      `UPDATE ${db.s}.trainings SET trainer_version = $2 WHERE id = (SELECT min(id) FROM ${db.s}.trainings WHERE user_id = $1)`,
+      [u("retrained").id, `${TRAINER_OWNER}/${TRAINER_NAME}:${hexId("older trainer")}`],
+    );
+    await expectOnly(db, "training.trainer", u("retrained").id);
+  });
+
+  it("training.destination: a training into another user's model", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.trainings SET destination = $2 WHERE user_id = $1`, [u("trained").id, u("trained#2").modelId]);
+    await expectOnly(db, "training.destination", u("trained").id);
+  });
+
+  it("training.trigger-word: a training started with the trainer's default TOK", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.trainings SET input = jsonb_set(input, '{trigger_word}', '"TOK"') WHERE user_id = $1`, [u("training").id]);
+    await expectOnly(db, "training.trigger-word", u("training").id);
+  });
+
+  it("training.output-version: a completed training that records no output", async () => {
+    const { db, u } = await setup();
+    const user = u("training#2");
+    await db.query(
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, created_at, finished_at)
+       SELECT user_id, 'tnooutput', trainer_version, destination, input, 'completed', 'succeeded', created_at - interval '1 day', created_at - interval '1 day'
+       FROM ${db.s}.trainings WHERE user_id = $1`,
+      [user.id],
+    );
+    await expectOnly(db, "training.output-version", user.id);
+  });
+
+  it("version.shared: a training of one user claims another user's version", async () => {
+    const { db, u } = await setup();
+    const victim = u("trained");
+    const claimant = u("training");
+    await db.query(
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, created_at, finished_at)
+       SELECT $1, 'tclaim', trainer_version, $2, jsonb_set(input, '{trigger_word}', to_jsonb('user' || $1::text)), 'failed', 'succeeded', $3, now(), now()
+       FROM ${db.s}.trainings WHERE user_id = $4`,
+      [claimant.id, claimant.modelId, victim.versions[0], victim.id],
+    );
+    // A failed training naming the version is not a claim; a completed one is.
+    expect((await findings(db)).found).toEqual([]);
+    await db.query(`UPDATE ${db.s}.trainings SET status = 'completed' WHERE replicate_training_id = 'tclaim'`);
+    await expectOnly(db, "version.shared", claimant.id);
+  });
+
+  it("generation.model: another user's model:version, and a base model", async () => {
+    const { db, u } = await setup();
+    const other = u("trained#2");
+    const g = await firstGeneration(db, u("trained").id);
+    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${other.modelId}:${other.versions[0]}`]);
+    const v = await expectOnly(db, "generation.model", u("trained").id);
+    expect(v.generationId).toBe(g.id);
+
+    const { db: db2, u: u2 } = await setup();
+    const g2 = await firstGeneration(db2, u2("retrained").id);
+    await db2.query(`UPDATE ${db2.s}.generations SET version_ref = $2 WHERE id = $1`, [g2.id, `black-forest-labs/flux-dev-lora:${hexId("base")}`]);
+    await expectOnly(db2, "generation.model", u2("retrained").id);
+  });
+
+  it("generation.no-completed-model: for a user still training, and before the first training finished", async () => {
+    const { db, u } = await setup();
+    const user = u("training");
+    const input = buildGenerationInput(`user${user.id} portrait`, 7, "guidance_scale");
+    await db.query(
+      `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed) VALUES ($1, $2, $3, $4, $5, 7)`,
+      [user.id, `${user.modelId}:${hexId("never trained")}`, `user${user.id} portrait`, JSON.stringify(input), hashInput(input)],
+    );
+    await expectOnly(db, "generation.no-completed-model", user.id);
+
+    const { db: db2, u: u2 } = await setup();
+    const g = await firstGeneration(db2, u2("trained").id);
+    await db2.query(`UPDATE ${db2.s}.generations SET created_at = $2 WHERE id = $1`, [g.id, iso(T0 + HOUR / 2)]);
+    await expectOnly(db2, "generation.no-completed-model", u2("trained").id);
+  });
+
+  it("generation.version: a version of the user's model that was not completed yet at that time", async () => {
+    const { db, u } = await setup();
+    const user = u("retrained");
+    const g = await firstGeneration(db, user.id);
+    // Recorded at T0+2h with the version whose training finished at T0+5h (the first one existed).
+    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${user.modelId}:${user.versions[1]}`]);
+    await expectOnly(db, "generation.version", user.id);
+  });
+
+  it("generation.input: an added, a changed and a missing input, prompt drift, and the wrong guidance key", async () => {
+    const cases: Array<[string, (i: Record<string, unknown>) => Record<string, unknown>, string]> = [
+      ["lora_weights added", (i) => ({ ...i, lora_weights: "https://example.com/other.safetensors" }), "trained"],
+      ["num_outputs 4", (i) => ({ ...i, num_outputs: 4 }), "trained"],
+      ["go_fast missing", ({ go_fast: _g, ...rest }) => rest, "retrained"],
+      ["guidance as a string", (i) => ({ ...i, guidance_scale: "2.8" }), "awkward-prompts"],
+      ["seed as a string", (i) => ({ ...i, seed: String(i.seed) }), "trained"],
+      ["prompt differs from the column", (i) => ({ ...i, prompt: `${String(i.prompt)}!` }), "trained"],
+      ["prompt missing", ({ prompt: _p, ...rest }) => rest, "trained"],
+      ["seed written as 42.0-style text", (i) => ({ ...i, seed: `${String(i.seed)}.0` }), "trained"],
+      // The version's cached schema declares guidance_scale; sending guidance would be ignored.
+      ["guidance key not declared", ({ guidance_scale: g, ...rest }) => ({ ...rest, guidance: g }), "trained"],
+      // The version's cached schema declares only guidance.
+      ["guidance_scale sent to a guidance version", ({ guidance: g, ...rest }) => ({ ...rest, guidance_scale: g }), "guidance-key"],
+    ];
+    for (const [label, change, kind] of cases) {
+      const { db, u } = await setup();
+      const g = await firstGeneration(db, u(kind).id);
+      const input = change(g.input);
+      // Recorded consistently (hash of what was stored), so only the input rule applies.
+      await db.query(`UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
+      const v = await expectOnly(db, "generation.input", u(kind).id).catch((err) => {
+        throw new Error(`${label}: ${err.message}`);
+      });
+      expect(v.generationId, label).toBe(g.id);
+    }
+  });
+
+  it("generation.input: an input that is not an object at all", async () => {
+    for (const value of ['"portrait"', "[1, 2]", "null"]) {
+      const { db, u } = await setup();
+      const g = await firstGeneration(db, u("trained").id);
+      await db.query(`UPDATE ${db.s}.generations SET input = $2::jsonb WHERE id = $1`, [g.id, value]);
+      const { found } = await findings(db);
+      expect(found, value).toEqual([["generation.input", u("trained").id]]);
+    }
+  });
+
+  it("generation.input: a version whose cached schema lacks a locked input", async () => {
+    const { db, u } = await setup();
+    const user = u("trained");
+    await db.query(`UPDATE ${db.s}.model_version_schemas SET input_schema = input_schema #- '{properties,num_outputs}' WHERE version_id = $1`, [
+      user.versions[0],
+    ]);
+    const { found, report } = await findings(db);
+    expect(found).toEqual([
+      ["generation.input", user.id],
+      ["generation.input", user.id],
+    ]);
+    expect(report.violations[0]!.message).toMatch(/does not declare every locked input/);
+  });
+
+  it("generation.input-hash: a hash that is not the input's", async () => {
+    const { db, u } = await setup();
+    const g = await firstGeneration(db, u("awkward-prompts").id);
+    await db.query(`UPDATE ${db.s}.generations SET input_hash = $2 WHERE id = $1`, [g.id, hexId("forged")]);
+    const v = await expectOnly(db, "generation.input-hash", u("awkward-prompts").id);
+    expect(v.message).toContain(hashInput(g.input));
+  });
+
+  it("lists at most maxPerRule findings per rule and counts them all", async () => {
+    const { db } = await setup();
+    await db.query(`UPDATE ${db.s}.generations SET input_hash = repeat('0', 64)`);
+    const total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${db.s}.generations`)).rows[0]!.n;
+    const report = await runAudit(dbOnlyContext(db, OWNER), { maxPerRule: 3 });
+    expect(report.counts).toEqual({ "generation.input-hash": total });
+    expect(report.violations).toHaveLength(3);
+    expect(report.truncated).toBe(true);
+    const ids = report.violations.map((v) => v.userId);
+    expect(ids).toEqual([...ids].sort());
+  });
+
+  it("audits one user only with userId, and refuses an unknown user", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.trainings SET input = jsonb_set(input, '{trigger_word}', '"TOK"')`);
+    const one = await runAudit(dbOnlyContext(db, OWNER), { userId: u("trained").id });
+    expect(one.checked.users).toBe(1);
+    expect(one.violations.map((v) => [v.rule, v.userId])).toEqual([["training.trigger-word", u("trained").id]]);
+    await expect(runAudit(dbOnlyContext(db, OWNER), { userId: "nobody" })).rejects.toMatchObject({ code: "USER_NOT_FOUND" });
+    await expect(runAudit(dbOnlyContext(db, OWNER), { userId: "../x" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+
+  it("without a configured owner, checks against the owner of most models and flags the others", async () => {
+    const { db, u } = await setup();
+    const clean = await runAudit(dbOnlyContext(db, null));
+    expect(clean.ok).toBe(true);
+    expect(clean.owner).toMatchObject({ name: OWNER, source: "inferred" });
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = 'mallory/' || user_id || '-selfie-lora' WHERE user_id = $1`, [u("trained").id]);
+    const report = await runAudit(dbOnlyContext(db, null));
+    expect(report.violations.map((v) => [v.rule, v.userId])).toEqual([["model.id", u("trained").id]]);
+  });
+
+  it("never changes data", async () => {
+    const { db, u } = await setup();
+    await db.query(`UPDATE ${db.s}.generations SET input_hash = repeat('0', 64) WHERE user_id = $1`, [u("trained").id]);
+    const snapshot = async () =>
+      (
+        await db.query<{ t: string }>(
+          `SELECT (SELECT json_agg(x ORDER BY id)::text FROM ${db.s}.generations x) || (SELECT json_agg(x ORDER BY id)::text FROM ${db.s}.trainings x)
+           || (SELECT json_agg(x ORDER BY user_id)::text FROM ${db.s}.user_models x) || (SELECT count(*)::text FROM ${db.s}.operator_events) AS t`,
+        )
+      ).rows[0]!.t;
+    const before = await snapshot();
+    await runAudit(dbOnlyContext(db, OWNER));
+    expect(await snapshot()).toBe(before);
+  });
+});
