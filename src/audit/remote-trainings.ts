@@ -51,10 +51,12 @@ async function readList(
   let found = 0;
   try {
     for (;;) {
-      const pagesRead = Math.ceil(seen / TRAININGS_PAGE_SIZE);
-      if (found === wanted.size || pagesRead >= wanted.size - found) return;
-      // The client fetches a page when the previous one is used up: that call takes a slot.
-      const release = seen % TRAININGS_PAGE_SIZE === 0 ? await window.acquire() : undefined;
+      if (found === wanted.size) return;
+      // The client fetches a page when the previous one is used up: that call takes a slot, and
+      // is worth it only while it is cheaper than fetching the missing trainings one by one.
+      const pageBoundary = seen % TRAININGS_PAGE_SIZE === 0;
+      if (pageBoundary && seen / TRAININGS_PAGE_SIZE >= wanted.size - found) return;
+      const release = pageBoundary ? await window.acquire() : undefined;
       let step: IteratorResult<Training>;
       try {
         step = await iterator.next();
