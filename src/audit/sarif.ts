@@ -29,9 +29,10 @@ function logicalLocations(v: Violation) {
 
 export function toSarif(report: AuditReport, opts: SarifOptions = {}): Record<string, unknown> {
   const ruleIndex = new Map(AUDIT_RULES.map((r, i) => [r.id, i]));
+  // `version` first, so that readers can sniff it (SARIF 2.1.0, 3.13.2).
   return {
-    $schema: SARIF_SCHEMA,
     version: SARIF_VERSION,
+    $schema: SARIF_SCHEMA,
     runs: [
       {
         tool: {
