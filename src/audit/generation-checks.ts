@@ -143,8 +143,11 @@ export function generationsCheck(scope: AuditScope, unusual: UnusualSchema[] | "
       AND t.output_version = ${version} AND least(t.finished_at, t.updated_at) <= x.created_at)`;
   const anyCompletedThen = `EXISTS (SELECT 1 FROM ${s}.trainings t2 WHERE t2.user_id = x.user_id AND t2.status = 'completed'
       AND t2.output_version IS NOT NULL AND least(t2.finished_at, t2.updated_at) <= x.created_at)`;
-  const ownModel = `(x.version_ref = ${expectedModel} || ':' || ${version} AND ${hex64Sql(version)})`;
+  // `{own model}:{64 hex}`; the version is the last 64 characters (cheaper than split_part).
+  const ownModel = `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND ${hex64Sql("right(x.version_ref, 64)")})`;
   const noVersionThen = `${ownModel} AND NOT ${completedThen}`;
+  // Counted as a hash anti-join over every row; the model test waits for the few it leaves.
+  const noVersionScreen = `NOT ${completedThen}`;
   const cachedSchema = `EXISTS (SELECT 1 FROM ${s}.model_version_schemas ms WHERE ms.version_id = ${version})`;
   // The key the version's cached schema prefers must be the one used, and the schema must declare
   // every locked input of that form. Usual schemas (not in `us`) prefer the first key; a row using
@@ -173,9 +176,9 @@ export function generationsCheck(scope: AuditScope, unusual: UnusualSchema[] | "
       {
         id: "generation.no-completed-model",
         when: `${noVersionThen} AND NOT ${anyCompletedThen}`,
-        screen: { when: noVersionThen, alone: true },
+        screen: { when: noVersionScreen, alone: true },
       },
-      { id: "generation.version", when: `${noVersionThen} AND ${anyCompletedThen}`, screen: { when: noVersionThen, alone: true } },
+      { id: "generation.version", when: `${noVersionThen} AND ${anyCompletedThen}`, screen: { when: noVersionScreen, alone: true } },
       { id: "generation.input", when: `NOT ${inputOk(true)}`, screen: { when: `NOT ${inputOk(false)}` } },
       // Screened by the hash of the form the row's keys point to, so that a clean row runs the
       // locked-input test once (for the rule above) and one sha256.

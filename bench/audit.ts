@@ -1,0 +1,333 @@
+/**
+ * The audit at scale.
+ *
+ *   db:     `runAudit` (database checks) on 100,000 and 1,000,000 users generated on the server
+ *           with generate_series, against a bare full scan of the same tables (count(*) of users,
+ *           user_models, trainings, generations), alternating, medians and the median ratio.
+ *   remote: `runAudit --remote` of N models (default 10,000) against the emulator at its rate
+ *           limit (3,000 requests a minute), against the limit's floor for the requests it made.
+ *
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/audit.ts db [sizes] [runs]
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/audit.ts remote [models]
+ *
+ * Generated schemas (`bench_audit_<users>`) are kept between runs and rebuilt when their recipe
+ * changes; BENCH_FRESH=1 rebuilds them.
+ */
+import { readFileSync } from "node:fs";
+import { register } from "node:module";
+import pg from "pg";
+import { runAudit } from "../src/audit/index.js";
+import type { SselfieContext } from "../src/context.js";
+import { createPgDatabase } from "../src/db/pg.js";
+import type { Database, Transaction } from "../src/db/types.js";
+import { extractInputSchema } from "../src/generation/input-schema.js";
+import {
+  LOCKED_GENERATION_INPUT,
+  TRAINER_REF,
+  buildGenerationInput,
+  canonicalJson,
+  hashInput,
+} from "../src/locked.js";
+import { createReplicateGateway } from "../src/replicate/index.js";
+import { startEmulator, trainedModelInputSchema, TRAINER_VERSION } from "../test/support/emulator/index.js";
+
+// Migrations are imported as `.sql` text (tsup and vitest do this at build time); teach tsx the same.
+register(
+  "data:text/javascript," +
+    encodeURIComponent(`
+      import { readFileSync } from "node:fs";
+      import { fileURLToPath } from "node:url";
+      export async function load(url, context, next) {
+        if (!url.endsWith(".sql")) return next(url, context);
+        const text = readFileSync(fileURLToPath(url), "utf8");
+        return { format: "module", shortCircuit: true, source: "export default " + JSON.stringify(text) + ";" };
+      }`),
+);
+const { migrate } = await import("../src/db/migrate.js");
+
+const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
+if (!databaseUrl) throw new Error("Set TEST_DATABASE_URL (or BENCH_DATABASE_URL) to a PostgreSQL server.");
+const OWNER = "bench";
+/** Bump when the generated data changes, so kept schemas are rebuilt. */
+const RECIPE = "v3: 1 completed training each, a failed retraining every 10th user, 2 generations, 1 cached schema";
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function applyAuditIndexes(db: Database): Promise<void> {
+  // Migration 0002 is applied here until the migration list ships it.
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1 AND indexname = 'model_version_schemas_usual_inputs'`,
+    [db.schema],
+  );
+  if (rows[0]!.n === 0) {
+    const sql = readFileSync(new URL("../src/db/migrations/0002_audit_indexes.sql", import.meta.url), "utf8");
+    await db.exec(sql.replaceAll(":SCHEMA", db.s));
+  }
+}
+
+/** The canonical JSON of a locked input around its prompt and seed, to hash in SQL while seeding. */
+function canonicalParts() {
+  const text = canonicalJson(buildGenerationInput("\u0001P", 424242, "guidance_scale"));
+  const [before, rest] = text.split('"\\u0001P"') as [string, string];
+  const [between, after] = rest.split("424242") as [string, string];
+  return { before, between, after };
+}
+
+async function seed(pool: pg.Pool, users: number): Promise<Database> {
+  const schema = `bench_audit_${users}`;
+  const db = createPgDatabase(pool, schema, { ownsPool: false });
+  const marker = await db
+    .query<{ recipe: string }>(`SELECT recipe FROM ${db.s}.bench_marker`)
+    .then((r) => r.rows[0]?.recipe)
+    .catch(() => undefined);
+  if (marker === RECIPE && !process.env.BENCH_FRESH) {
+    await applyAuditIndexes(db);
+    return db;
+  }
+  console.log(`seeding ${schema} (${users.toLocaleString()} users)…`);
+  const t0 = process.hrtime.bigint();
+  await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`);
+  await migrate(db);
+  await applyAuditIndexes(db);
+  const c = canonicalParts();
+  const schemaJson = JSON.stringify(extractInputSchema({ components: { schemas: { Input: trainedModelInputSchema() } } }));
+  const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const model = `${lit(`${OWNER}/u`)} || i || '-selfie-lora'`;
+  const version = `encode(sha256(('v' || i)::bytea), 'hex')`;
+  const statements = [
+    `INSERT INTO ${db.s}.users (id, created_at) SELECT 'u' || i, '2024-01-01' FROM generate_series(1, ${users}) i`,
+    `INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, replicate_version_id, trigger_word, training_status, current_training_id, version_updated_at, created_at)
+       SELECT 'u' || i, ${model}, ${version}, 'useru' || i, 'completed', 'tr' || i, '2024-01-02', '2024-01-01' FROM generate_series(1, ${users}) i`,
+    `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status, replicate_status,
+       output_version, created_at, started_at, finished_at, updated_at)
+       SELECT 'u' || i, 'tr' || i, ${lit(TRAINER_REF)}, ${model},
+         jsonb_build_object('input_images', 'https://api.replicate.com/v1/files/f' || i, 'trigger_word', 'useru' || i, 'steps', 1000),
+         'https://api.replicate.com/v1/files/f' || i, 'completed', 'succeeded', ${version},
+         '2024-01-01', '2024-01-01', '2024-01-01 01:00', '2024-01-01 01:00' FROM generate_series(1, ${users}) i`,
+    `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status, replicate_status,
+       error, created_at, started_at, finished_at, updated_at)
+       SELECT 'u' || i, 'trf' || i, ${lit(TRAINER_REF)}, ${model},
+         jsonb_build_object('input_images', 'https://api.replicate.com/v1/files/g' || i, 'trigger_word', 'useru' || i, 'steps', 1000),
+         'https://api.replicate.com/v1/files/g' || i, 'failed', 'failed', 'CUDA out of memory',
+         '2024-01-03', '2024-01-03', '2024-01-03 01:00', '2024-01-03 01:00' FROM generate_series(10, ${users}, 10) i`,
+    `INSERT INTO ${db.s}.model_version_schemas (version_id, model_id, input_schema, fetched_at)
+       SELECT ${version}, ${model}, ${lit(schemaJson)}::jsonb, '2024-01-02' FROM generate_series(1, ${users}) i`,
+    `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, created_at, finished_at, updated_at)
+       SELECT u, ref, p, ${lit(JSON.stringify(LOCKED_GENERATION_INPUT))}::jsonb || jsonb_build_object('guidance_scale', 2.8, 'prompt', p, 'seed', sd),
+         encode(sha256(convert_to(${lit(c.before)} || to_json(p)::text || ${lit(c.between)} || sd || ${lit(c.after)}, 'UTF8')), 'hex'),
+         sd, 'succeeded', 'p' || i || 'x' || g,
+         jsonb_build_array(jsonb_build_object('url', 'https://replicate.delivery/x/' || i || '/' || g || '.png', 'file', '/out/' || i || '_' || g || '.png',
+           'size', 1234567, 'sha256', encode(sha256(('o' || i || g)::bytea), 'hex'))),
+         '2024-01-05', '2024-01-05', '2024-01-05'
+       FROM (SELECT i, g, 'u' || i AS u, ${model} || ':' || ${version} AS ref,
+               'useru' || i || ' portrait, studio light #' || g AS p, ((i::bigint * 7919 + g) % 1000000)::int AS sd
+             FROM generate_series(1, ${users}) i, generate_series(1, 2) g) x`,
+  ];
+  await db.transaction(async (tx) => {
+    // Skips the per-row foreign-key triggers (the rows are consistent by construction); needs a
+    // superuser, and is only an optimisation.
+    await tx.query("SET LOCAL session_replication_role = replica").catch(() => undefined);
+    for (const sql of statements) await tx.exec(sql);
+  });
+  await db.exec(`VACUUM ANALYZE ${db.s}.users, ${db.s}.user_models, ${db.s}.trainings, ${db.s}.model_version_schemas, ${db.s}.generations`);
+  // The seeding SQL hashes inputs with the audit's own formula; check a sample with locked.ts.
+  const sample = await db.query<{ input: Record<string, unknown>; input_hash: string; prompt: string; seed: number }>(
+    `SELECT input, input_hash, prompt, seed FROM ${db.s}.generations TABLESAMPLE SYSTEM (1) LIMIT 500`,
+  );
+  for (const r of sample.rows) {
+    if (hashInput(r.input) !== r.input_hash || canonicalJson(r.input) !== canonicalJson(buildGenerationInput(r.prompt, r.seed, "guidance_scale"))) {
+      throw new Error(`seeded generation is not locked: ${JSON.stringify(r)}`);
+    }
+  }
+  await db.exec(`CREATE TABLE ${db.s}.bench_marker (recipe text); INSERT INTO ${db.s}.bench_marker VALUES (${lit(RECIPE)})`);
+  console.log(`seeded in ${(ms(t0) / 1000).toFixed(0)} s; ${sample.rows.length} sampled generations verified with locked.ts`);
+  return db;
+}
+
+function dbContext(db: Database): SselfieContext {
+  return {
+    db,
+    webhookUrl: undefined,
+    tmpDir: "/tmp",
+    owner: async () => OWNER,
+    replicate: async () => {
+      throw new Error("no Replicate in the database benchmark");
+    },
+  };
+}
+
+/** The database, with each statement of the audit's transaction timed and labelled. */
+function timed(db: Database, log: Map<string, number[]>): Database {
+  const label = (sql: string) => {
+    if (sql.startsWith("SET")) return "settings";
+    const table = /FROM\s+"[^"]+"\.(\w+)\s+x/.exec(sql)?.[1] ?? "other";
+    const kind = /row_number\(\)/.test(sql) ? "list" : /NOT EXISTS|EXISTS \(SELECT 1 FROM "[^"]+"\.(trainings|user_models) o/.test(sql) && !/FILTER/.test(sql) ? "join rule" : "rules pass";
+    return `${table} ${kind}`;
+  };
+  const wrap = (tx: Transaction): Transaction => ({
+    ...tx,
+    async query(sql, params) {
+      const t0 = process.hrtime.bigint();
+      try {
+        return await tx.query(sql, params);
+      } finally {
+        const key = label(sql);
+        log.set(key, [...(log.get(key) ?? []), ms(t0)]);
+      }
+    },
+  });
+  return { ...db, transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
+}
+
+const TABLES = ["users", "user_models", "trainings", "generations"];
+
+/** count(*) of each table: every page read, no column looked at. */
+async function bareScan(db: Database): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (const table of TABLES) await db.query(`SELECT count(*) FROM ${db.s}.${table}`);
+  return ms(t0);
+}
+
+/** Every row formed whole (pg_column_size of the row): every byte of every column touched once. */
+async function bareRead(db: Database): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (const table of TABLES) await db.query(`SELECT sum(pg_column_size(t.*)) FROM ${db.s}.${table} t`);
+  return ms(t0);
+}
+
+async function benchDatabase(sizes: number[], runs: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  try {
+    for (const users of sizes) {
+      const db = await seed(pool, users);
+      const perQuery = new Map<string, number[]>();
+      const audited = timed(db, perQuery);
+      const ctx = dbContext(audited);
+      // Warm the cache once, unmeasured.
+      await bareScan(db);
+      const warm = await runAudit(ctx);
+      if (!warm.ok) throw new Error(`benchmark data is not clean: ${JSON.stringify(warm.counts)}`);
+      perQuery.clear();
+      const bare: number[] = [];
+      const read: number[] = [];
+      const audit: number[] = [];
+      const ratios: number[] = [];
+      const readRatios: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const order = i % 2 === 0 ? ["bare", "read", "audit"] : ["audit", "read", "bare"];
+        const t: Record<string, number> = {};
+        for (const which of order) {
+          if (which === "bare") t.bare = await bareScan(db);
+          else if (which === "read") t.read = await bareRead(db);
+          else {
+            const t0 = process.hrtime.bigint();
+            await runAudit(ctx);
+            t.audit = ms(t0);
+          }
+        }
+        bare.push(t.bare!);
+        read.push(t.read!);
+        audit.push(t.audit!);
+        ratios.push(t.audit! / t.bare!);
+        readRatios.push(t.audit! / t.read!);
+      }
+      const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
+      console.log(
+        `\n${users.toLocaleString()} users (${warm.checked.trainings.toLocaleString()} trainings, ${warm.checked.generations.toLocaleString()} generations), ${runs} runs, load ${load}`,
+      );
+      console.log(`  bare scan, count(*)        median ${median(bare).toFixed(0)} ms`);
+      console.log(`  bare read, every column    median ${median(read).toFixed(0)} ms`);
+      console.log(
+        `  audit                      median ${median(audit).toFixed(0)} ms   ratio to scan ${median(ratios).toFixed(2)}x, to read ${median(readRatios).toFixed(2)}x`,
+      );
+      for (const [key, xs] of perQuery) {
+        if (key !== "settings") console.log(`    ${key.padEnd(26)} median ${median(xs).toFixed(0)} ms`);
+      }
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+async function benchRemote(models: number): Promise<void> {
+  const PER_MINUTE = 3_000;
+  const emu = await startEmulator();
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const db = createPgDatabase(pool, "bench_audit_remote", { ownsPool: false });
+  try {
+    await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`);
+    await migrate(db);
+    await applyAuditIndexes(db);
+    const gateway = createReplicateGateway({ apiToken: emu.token, baseUrl: emu.url, maxConcurrency: 8 });
+    console.log(`creating ${models.toLocaleString()} models and trainings at the emulator…`);
+    const rows: Array<{ user: string; model: string; version: string; training: string }> = [];
+    for (let i = 0; i < models; i++) {
+      // Seeding is not measured: move the emulator's clock past its rate window as needed.
+      if (i % 2_500 === 0) emu.advance(61_000);
+      const user = `m${i}`;
+      const model = `${emu.owner}/${user}-selfie-lora`;
+      emu.createModel(model, { visibility: "private", hardware: "gpu-h100" });
+      const t = await gateway.createTraining({
+        trainerOwner: "ostris",
+        trainerName: "flux-dev-lora-trainer",
+        trainerVersion: TRAINER_VERSION,
+        destination: model,
+        input: { input_images: `https://example.invalid/${user}.zip`, trigger_word: `user${user}` },
+      });
+      emu.finishTraining(t.id, "succeeded");
+      rows.push({ user, model, version: emu.trainings.get(t.id)!.output!.version.split(":")[1]!, training: t.id });
+    }
+    await db.query(
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r("user" text, model text, version text, training text)),
+       u AS (INSERT INTO ${db.s}.users (id) SELECT "user" FROM r),
+       m AS (INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, replicate_version_id, trigger_word, training_status, current_training_id)
+             SELECT "user", model, version, 'user' || "user", 'completed', training FROM r)
+       INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, finished_at)
+       SELECT "user", training, $2, model, jsonb_build_object('input_images', 'https://example.invalid/' || "user" || '.zip', 'trigger_word', 'user' || "user"),
+              'completed', 'succeeded', version, now() FROM r`,
+      [JSON.stringify(rows), TRAINER_REF],
+    );
+    emu.advance(61_000);
+    emu.clearRequests();
+    const ctx: SselfieContext = { db, webhookUrl: undefined, tmpDir: "/tmp", owner: async () => emu.owner, replicate: async () => gateway };
+    console.log(`auditing at ${PER_MINUTE} requests a minute…`);
+    const t0 = process.hrtime.bigint();
+    const report = await runAudit(ctx, { remote: true, ratePerMinute: PER_MINUTE, concurrency: 8 });
+    const took = ms(t0) / 1000;
+    if (!report.ok) throw new Error(`remote benchmark data is not clean: ${JSON.stringify(report.counts)}`);
+    const answered = emu.requests.filter((r) => r.status !== 429);
+    const throttled = emu.requests.length - answered.length;
+    const calls = answered.length;
+    // A sliding one-minute window lets PER_MINUTE through at once and the next PER_MINUTE a minute
+    // after the first: the last of `calls` requests cannot start before this.
+    const floor = (Math.ceil(calls / PER_MINUTE) - 1) * 60;
+    const byKind = new Map<string, number>();
+    for (const r of answered) {
+      const kind = r.path.replace(/\/v1\/models\/[^/]+\/[^/]+\/versions\/.+/, "GET version").replace(/\/v1\/models\/.+/, "GET model").replace(/\/v1\/trainings\/.+/, "GET training");
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    }
+    console.log(`\n${models.toLocaleString()} models, load ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`);
+    console.log(`  requests: ${calls.toLocaleString()} answered (${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}), ${throttled} throttled (429)`);
+    console.log(`  audit ${took.toFixed(1)} s; the limit's floor for ${calls} requests ${floor} s; ratio ${(took / Math.max(floor, 1)).toFixed(3)}`);
+    console.log(`  checked ${report.checked.remoteModels} models, unverified ${report.unverified.length}`);
+  } finally {
+    await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`).catch(() => undefined);
+    await pool.end();
+    await emu.close();
+  }
+}
+
+const [mode = "db", arg1, arg2] = process.argv.slice(2);
+if (mode === "db") {
+  const sizes = (arg1 ?? "100000,1000000").split(",").map(Number);
+  await benchDatabase(sizes, Number(arg2 ?? 5));
+} else if (mode === "remote") {
+  await benchRemote(Number(arg1 ?? 10_000));
+} else {
+  throw new Error(`Unknown mode ${mode}: use db or remote`);
+}
