@@ -36,11 +36,12 @@ export async function auditDatabase(
       await tx.query("SET LOCAL enable_nestloop = off");
     }
     const uniqueModelIdIndex = await hasUniqueIndex(tx, db.schema, "user_models", "replicate_model_id");
+    const uniqueOutputVersionIndex = await hasUniqueIndex(tx, db.schema, "trainings", "output_version");
     const results: Record<string, TableCheckResult> = {};
     // One after another: a transaction has one connection.
     results.users = await runTableCheck(tx, usersCheck(full), opts.maxPerRule);
     results.models = await runTableCheck(tx, userModelsCheck(full, { uniqueModelIdIndex }), opts.maxPerRule);
-    results.trainings = await runTableCheck(tx, trainingsCheck(full), opts.maxPerRule);
+    results.trainings = await runTableCheck(tx, trainingsCheck(full, { uniqueOutputVersionIndex }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
     results.generations = await runTableCheck(tx, generationsCheck(full, unusual), opts.maxPerRule);
     if (then) await then(tx);
@@ -64,8 +65,9 @@ export async function auditDatabase(
 }
 
 /**
- * A valid, non-partial unique index on exactly `column` makes duplicates impossible, so the
- * pass that looks for them can be skipped. Without one (a dropped constraint), the pass runs.
+ * A valid unique index on exactly `column` (whole, or over its non-null values) makes duplicates
+ * impossible, so the pass that looks for them can be skipped. Without one (a dropped constraint),
+ * the pass runs.
  */
 async function hasUniqueIndex(tx: Transaction, schema: string, table: string, column: string): Promise<boolean> {
   const { rows } = await tx.query<{ found: boolean }>(
@@ -75,7 +77,8 @@ async function hasUniqueIndex(tx: Transaction, schema: string, table: string, co
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
        WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3
-         AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL
+         AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indexprs IS NULL
+         AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = '(' || quote_ident($3) || ' IS NOT NULL)')
      ) AS found`,
     [schema, table, column],
   );

@@ -16,7 +16,11 @@ interface TrainingRow {
   shared_with: string[] | null;
 }
 
-export function trainingsCheck(scope: AuditScope): TableCheck<TrainingRow> {
+/**
+ * `uniqueOutputVersionIndex`: a unique index on output_version makes a version recorded for two
+ * trainings impossible, which spares the self-join that looks for it.
+ */
+export function trainingsCheck(scope: AuditScope, opts: { uniqueOutputVersionIndex: boolean }): TableCheck<TrainingRow> {
   const p = new SqlParams();
   const { s } = scope;
   const expected = expectedModelSql(p, scope.owner, "x.user_id");
@@ -44,11 +48,9 @@ export function trainingsCheck(scope: AuditScope): TableCheck<TrainingRow> {
         id: "training.output-version",
         when: `x.status = 'completed' AND (x.output_version IS NULL OR NOT ${hex64Sql("x.output_version")})`,
       },
-      {
-        id: "version.shared",
-        when: `x.status = 'completed' AND x.output_version IS NOT NULL AND ${earlierElsewhere}`,
-        alone: true,
-      },
+      ...(opts.uniqueOutputVersionIndex
+        ? []
+        : [{ id: "version.shared", when: `x.status = 'completed' AND x.output_version IS NOT NULL AND ${earlierElsewhere}`, alone: true }]),
     ],
     describe: (rule, row) => {
       const base = {

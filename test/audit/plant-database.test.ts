@@ -164,6 +164,22 @@ forEachBackend((backend) => {
     await expectOnly(db, "version.shared", claimant.id);
   });
 
+  it("a unique index on trainings.output_version makes version.shared impossible, and spares its pass", async () => {
+    const { db } = await setup();
+    await db.query(`CREATE UNIQUE INDEX trainings_output_version ON ${db.s}.trainings (output_version) WHERE output_version IS NOT NULL`);
+    const seen: string[] = [];
+    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
+      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
+    const report = await runAudit(dbOnlyContext(spy as Database, OWNER));
+    expect(report.ok).toBe(true);
+    expect(seen.some((sql) => sql.includes("o.user_id <> x.user_id"))).toBe(false);
+    // Without it the pass runs (and the plant above finds what it plants).
+    await db.query(`DROP INDEX ${db.s}.trainings_output_version`);
+    seen.length = 0;
+    await runAudit(dbOnlyContext(spy as Database, OWNER));
+    expect(seen.some((sql) => sql.includes("o.user_id <> x.user_id"))).toBe(true);
+  });
+
   it("generation.model: another user's model:version, and a base model", async () => {
     const { db, u } = await setup();
     const other = u("trained#2");

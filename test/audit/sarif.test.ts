@@ -2,7 +2,7 @@
  * The SARIF document CI systems read: checked against the parts of the SARIF 2.1.0 schema it uses
  * (required properties, enumerations, types), with ajv.
  */
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { AUDIT_RULES, toSarif, type AuditReport } from "../../src/audit/index.js";
 
