@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/connect.js";
@@ -7,21 +6,15 @@ import { runCli } from "../support/cli.js";
 import { cliBackend, forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { TEST_DATABASE_URL } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser, type PlantedModel } from "../generation/plant.js";
 
 let emulator: Emulator;
 beforeAll(async () => {
   emulator = await startEmulator();
 });
-const dirs: string[] = [];
-const tempDir = async (prefix: string) => {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
 afterAll(async () => {
   await emulator.close();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
@@ -46,7 +39,7 @@ async function setUp(env: Record<string, string>, users: string[]) {
 forEachCliBackend((backend) => {
   it("prints the contract's JSON and saves the PNGs under ./sselfie-output/<userId>/ by default", async () => {
     const { env, models } = await setUp(await backend.env(), ["42"]);
-    const cwd = await tempDir("sselfie-cwd-");
+    const cwd = tempDir("sselfie-cwd-");
     const r = await runCli(["generate", "--user", "42", "--prompt", "portrait in a sunlit studio", "--seed", "4321", "--json"], { env, cwd });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -71,7 +64,7 @@ forEachCliBackend((backend) => {
 
   it("text output lists the files and says what was added and withheld; --out chooses the folder", async () => {
     const { env } = await setUp(await backend.env(), ["7"]);
-    const out = await tempDir("sselfie-out-");
+    const out = tempDir("sselfie-out-");
     emulator.withholdImages(1);
     const r = await runCli(["generate", "--user", "7", "--prompt", "on a mountain", "--out", out], { env });
     expect(r.code).toBe(0);
@@ -98,7 +91,7 @@ forEachCliBackend((backend) => {
   it("a download that still fails after retries is exit 1 with the saved files and the error", async () => {
     const { env } = await setUp(await backend.env(), ["d9"]);
     emulator.inject({ kind: "status", method: "GET", path: /\/delivery\/.*\/out-2\.png$/, status: 404, times: 5 });
-    const r = await runCli(["generate", "--user", "d9", "--prompt", "userd9", "--json", "--out", await tempDir("sselfie-out-")], { env });
+    const r = await runCli(["generate", "--user", "d9", "--prompt", "userd9", "--json", "--out", tempDir("sselfie-out-")], { env });
     expect(r.code).toBe(1);
     expect(r.json.files).toHaveLength(2);
     expect(r.json.error).toEqual({ code: "DOWNLOAD_INCOMPLETE", message: expect.stringMatching(/1 of 3 images/) });
@@ -136,7 +129,7 @@ describe.skipIf(!TEST_DATABASE_URL)("10 CLI processes at once", () => {
   it("each gets its own user's images, checked through the emulator's log and the PNGs' tEXt", async () => {
     const users = Array.from({ length: 10 }, (_, i) => `p${i}`);
     const { env, models } = await setUp(await backend.env(), users);
-    const root = await tempDir("sselfie-par-");
+    const root = tempDir("sselfie-par-");
     const results = await Promise.all(
       users.map((u) => runCli(["generate", "--user", u, "--prompt", `user${u} portrait`, "--json", "--out", join(root, u)], { env, timeoutMs: 120_000 })),
     );

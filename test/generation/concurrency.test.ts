@@ -1,12 +1,12 @@
 /** 50 generations for 50 users at once from one process: each file comes from its own user's model. */
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { generate } from "../../src/generation/generate.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser } from "./plant.js";
 
 const USERS = 50;
@@ -25,7 +25,7 @@ forEachBackend((backend) => {
     const ids = Array.from({ length: USERS }, (_, i) => `c${backend.kind}${i}`);
     const models = new Map<string, string>();
     for (const id of ids) models.set(id, (await plantUser(db, emulator, id)).ref);
-    const root = await mkdtemp(join(tmpdir(), "sselfie-conc-"));
+    const root = tempDir("sselfie-conc-");
     emulator.clearRequests();
 
     const results = await Promise.all(
@@ -55,7 +55,6 @@ forEachBackend((backend) => {
       `SELECT user_id, version_ref, status, replicate_prediction_id FROM ${db.s}.generations`,
     )).rows;
     expect(rows).toHaveLength(USERS);
-    onTestFinished(() => rm(root, { recursive: true, force: true }));
     for (const row of rows) {
       expect(row.status).toBe("succeeded");
       expect(row.version_ref).toBe(models.get(row.user_id));

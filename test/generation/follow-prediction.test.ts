@@ -1,7 +1,4 @@
 /** Predictions that outlast `Prefer: wait`: polling, aborted and canceled ones, and later updates. */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
 import { InvalidInputError, OutcomeError, SselfieError } from "../../src/errors.js";
@@ -11,6 +8,7 @@ import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { completePrediction } from "../support/emulator/predictions.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { plantUser } from "./plant.js";
 
 let emulator: Emulator;
@@ -19,19 +17,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
   emulator.clearFaults();
 });
 
-const dirs: string[] = [];
-const outDir = async () => {
-  const dir = await mkdtemp(join(tmpdir(), "sselfie-follow-"));
-  dirs.push(dir);
-  return dir;
-};
+const outDir = () => tempDir("sselfie-follow-");
 const fast = { waitSeconds: 1, pollIntervalMs: 50 };
 
 async function rows(db: Database) {
@@ -57,7 +49,7 @@ forEachBackend((backend) => {
     const result = await generate(ctx, null, {
       userId: "p1",
       prompt: "userp1",
-      outDir: await outDir(),
+      outDir: outDir(),
       ...fast,
       onProgress: (p) => {
         seen.push(p);
@@ -83,7 +75,7 @@ forEachBackend((backend) => {
         generate(ctx, "studio", {
           userId: "p2",
           prompt: "userp2",
-          outDir: await outDir(),
+          outDir: outDir(),
           ...fast,
           onProgress: (p) => {
             if (p.phase === "waiting") completePrediction(emulator.predictions.get(p.predictionId)!, outcome, emulator.now());
@@ -103,7 +95,7 @@ forEachBackend((backend) => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "p3");
-    const result = await generate(ctx, null, { userId: "p3", prompt: "userp3", outDir: await outDir(), ...fast });
+    const result = await generate(ctx, null, { userId: "p3", prompt: "userp3", outDir: outDir(), ...fast });
     const done = await ctx.gateway.getPrediction(result.predictionId);
     const [before] = await rows(db);
 
@@ -132,7 +124,7 @@ forEachBackend((backend) => {
       emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
       // Without this, generate's own search would attach each prediction to its record (lost-create.test.ts).
       emulator.inject({ kind: "status", method: "GET", path: "/v1/predictions", status: 400, body: { detail: "Bad request", status: 400 } });
-      expect((await caught(generate(ctx, null, { userId: "p4", prompt: "userp4", seed: 9, outDir: await outDir(), ...fast }))).code).toBe(
+      expect((await caught(generate(ctx, null, { userId: "p4", prompt: "userp4", seed: 9, outDir: outDir(), ...fast }))).code).toBe(
         "REPLICATE_OUTCOME_UNKNOWN",
       );
     }

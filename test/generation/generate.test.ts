@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, writeFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
@@ -11,6 +10,7 @@ import { hashInput } from "../../src/locked.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, trainedModelInputSchema, type Emulator } from "../support/emulator/index.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser } from "./plant.js";
 
 let emulator: Emulator;
@@ -19,7 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
@@ -27,12 +26,7 @@ beforeEach(() => {
   emulator.withholdImages(0);
 });
 
-const dirs: string[] = [];
-const outDir = async () => {
-  const dir = await mkdtemp(join(tmpdir(), "sselfie-gen-"));
-  dirs.push(dir);
-  return dir;
-};
+const outDir = () => tempDir("sselfie-gen-");
 const predictionPosts = () => emulator.requestsTo("POST", "/v1/predictions");
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -62,7 +56,7 @@ forEachBackend((backend) => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "42");
-    const dir = await outDir();
+    const dir = outDir();
 
     const result = await generate(ctx, "studio", { userId: "42", prompt: "  user42 in a sunlit studio ", seed: 1234, outDir: dir });
 
@@ -135,7 +129,7 @@ forEachBackend((backend) => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "u-7");
-    const dir = await outDir();
+    const dir = outDir();
     const first = await generate(ctx, null, { userId: "u-7", prompt: "portrait, soft light", outDir: dir });
     const second = await generate(ctx, null, { userId: "u-7", prompt: "portrait, soft light", outDir: dir });
 
@@ -157,7 +151,7 @@ forEachBackend((backend) => {
     const schema = trainedModelInputSchema() as { properties: Record<string, unknown> };
     const { guidance_scale, ...rest } = schema.properties;
     const m = await plantUser(db, emulator, "g1", { inputSchema: { ...schema, properties: { ...rest, guidance: guidance_scale } } });
-    await generate(ctx, null, { userId: "g1", prompt: "userg1", seed: 5, outDir: await outDir() });
+    await generate(ctx, null, { userId: "g1", prompt: "userg1", seed: 5, outDir: outDir() });
     const body = predictionPosts()[0]!.body as { input: Record<string, unknown>; version: string };
     expect(body.version).toBe(m.ref);
     expect(body.input.guidance).toBe(2.8);
@@ -168,10 +162,10 @@ forEachBackend((backend) => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "r1", { trainingStatus: "training" });
-    const r = await generate(ctx, null, { userId: "r1", prompt: "userr1", outDir: await outDir() });
+    const r = await generate(ctx, null, { userId: "r1", prompt: "userr1", outDir: outDir() });
     expect(r.version).toBe(m.ref);
     await db.query(`UPDATE ${db.s}.user_models SET training_status = 'failed', error = 'boom' WHERE user_id = 'r1'`);
-    expect((await generate(ctx, null, { userId: "r1", prompt: "userr1", outDir: await outDir() })).version).toBe(m.ref);
+    expect((await generate(ctx, null, { userId: "r1", prompt: "userr1", outDir: outDir() })).version).toBe(m.ref);
   });
 
   type Refusal = {
@@ -285,7 +279,7 @@ forEachBackend((backend) => {
       const before = await counts(db);
       emulator.clearRequests();
 
-      const err = await caught(generate(ctx, "studio", { userId: "x1", prompt: "userx1 portrait", outDir: await outDir() }));
+      const err = await caught(generate(ctx, "studio", { userId: "x1", prompt: "userx1 portrait", outDir: outDir() }));
       expect(err).toBeInstanceOf(StateError);
       expect(err.code).toBe(r.code);
       if (r.status) expect(err.details.status).toBe(r.status);
@@ -333,7 +327,7 @@ forEachBackend((backend) => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emulator);
     await plantUser(db, emulator, "o1");
-    const file = join(await outDir(), "a-file");
+    const file = join(outDir(), "a-file");
     await writeFile(file, "x");
     const err = await caught(generate(ctx, null, { userId: "o1", prompt: "usero1", outDir: join(file, "sub") }));
     expect(err).toBeInstanceOf(InvalidInputError);
@@ -347,12 +341,12 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     await plantUser(db, emulator, "w1");
     emulator.withholdImages(1);
-    const r = await generate(ctx, null, { userId: "w1", prompt: "userw1", outDir: await outDir() });
+    const r = await generate(ctx, null, { userId: "w1", prompt: "userw1", outDir: outDir() });
     expect(r.files).toHaveLength(2);
     expect(r.withheld).toBe(1);
 
     emulator.withholdImages(3);
-    const err = await caught(generate(ctx, null, { userId: "w1", prompt: "userw1", outDir: await outDir() }));
+    const err = await caught(generate(ctx, null, { userId: "w1", prompt: "userw1", outDir: outDir() }));
     expect(err).toBeInstanceOf(OutcomeError);
     expect(err.code).toBe("ALL_IMAGES_WITHHELD");
     const rows = (await db.query<Record<string, any>>(`SELECT status, error, outputs FROM ${db.s}.generations ORDER BY id`)).rows;
@@ -368,14 +362,14 @@ forEachBackend((backend) => {
 
     emulator.inject({ kind: "status", method: "GET", path: /\/delivery\/.*\/out-1\.png$/, status: 503, times: 1 });
     emulator.inject({ kind: "drop", method: "GET", path: /\/delivery\/.*\/out-2\.png$/, times: 1 });
-    const ok = await generate(ctx, null, { userId: "d1", prompt: "userd1", outDir: await outDir(), ...fast });
+    const ok = await generate(ctx, null, { userId: "d1", prompt: "userd1", outDir: outDir(), ...fast });
     expect(ok.files).toHaveLength(3);
     expect(emulator.requestsTo("GET", /\/delivery\//)).toHaveLength(5);
 
     emulator.clearRequests();
     // A 200 that is not a PNG, three times: verified, retried, then reported.
     emulator.inject({ kind: "status", method: "GET", path: /\/delivery\/.*\/out-0\.png$/, status: 200, body: "<html>not a png</html>", times: 3 });
-    const dir = await outDir();
+    const dir = outDir();
     const partial = await generate(ctx, null, { userId: "d1", prompt: "userd1", outDir: dir, ...fast });
     expect(partial.files).toEqual([1, 2].map((i) => join(dir, `${partial.predictionId}-${i}.png`)));
     expect(partial.failedDownloads).toEqual([{ index: 0, url: expect.stringContaining("/out-0.png"), error: expect.stringMatching(/not a complete PNG/) }]);
@@ -390,7 +384,7 @@ forEachBackend((backend) => {
     // An expired output (404) is not retried.
     emulator.clearRequests();
     emulator.inject({ kind: "status", method: "GET", path: /\/delivery\/.*\/out-2\.png$/, status: 404, times: 5 });
-    const expired = await generate(ctx, null, { userId: "d1", prompt: "userd1", outDir: await outDir(), ...fast });
+    const expired = await generate(ctx, null, { userId: "d1", prompt: "userd1", outDir: outDir(), ...fast });
     expect(expired.failedDownloads).toEqual([{ index: 2, url: expect.any(String), error: expect.stringMatching(/HTTP 404/) }]);
     expect(emulator.requestsTo("GET", /\/out-2\.png$/)).toHaveLength(1);
     emulator.clearFaults();
@@ -403,7 +397,7 @@ forEachBackend((backend) => {
     emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
     // The immediate look for the prediction fails too, so the record stays `unknown`.
     emulator.inject({ kind: "status", method: "GET", path: "/v1/predictions", status: 400, body: { detail: "Bad request", status: 400 } });
-    const err = await caught(generate(ctx, "studio", { userId: "u1", prompt: "useru1", seed: 77, outDir: await outDir() }));
+    const err = await caught(generate(ctx, "studio", { userId: "u1", prompt: "useru1", seed: 77, outDir: outDir() }));
     expect(err).toBeInstanceOf(ReplicateError);
     expect(err.code).toBe("REPLICATE_OUTCOME_UNKNOWN");
     expect(err.message).toMatch(/recorded with status "unknown"/);
@@ -427,7 +421,7 @@ forEachBackend((backend) => {
     expect(attached.outputs[0].file).toBeNull();
 
     const { recoverGeneration } = await import("../../src/generation/recover.js");
-    const dir = await outDir();
+    const dir = outDir();
     const recovered = await recoverGeneration(ctx, "studio", { generationId: row.id, outDir: dir });
     expect(recovered.files).toEqual([0, 1, 2].map((i) => join(dir, `${created[0]!.id}-${i}.png`)));
     expect(predictionPosts()).toHaveLength(1);
@@ -438,14 +432,14 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     await plantUser(db, emulator, "f1");
     emulator.inject({ kind: "status", method: "POST", path: "/v1/predictions", status: 422, body: { detail: "- input.seed: bad", status: 422 } });
-    const err = await caught(generate(ctx, null, { userId: "f1", prompt: "userf1", outDir: await outDir() }));
+    const err = await caught(generate(ctx, null, { userId: "f1", prompt: "userf1", outDir: outDir() }));
     expect(err.code).toBe("REPLICATE_INVALID_INPUT");
     expect(predictionPosts()).toHaveLength(1);
     const row = (await db.query<Record<string, any>>(`SELECT status, error, finished_at FROM ${db.s}.generations`)).rows[0]!;
     expect(row).toMatchObject({ status: "failed", error: expect.stringMatching(/422/) });
 
     emulator.inject({ kind: "status", method: "POST", path: "/v1/predictions", status: 503 });
-    expect((await caught(generate(ctx, null, { userId: "f1", prompt: "userf1", outDir: await outDir() }))).code).toBe("REPLICATE_OUTCOME_UNKNOWN");
+    expect((await caught(generate(ctx, null, { userId: "f1", prompt: "userf1", outDir: outDir() }))).code).toBe("REPLICATE_OUTCOME_UNKNOWN");
     expect(predictionPosts()).toHaveLength(2);
   });
 
@@ -461,7 +455,7 @@ forEachBackend((backend) => {
       status: 201,
       body: { id: "forgedprediction1", status: "succeeded", model: `${emulator.owner}/v2-selfie-lora`, version: other, input: {}, output: [`${emulator.origin}/delivery/x/out-0.png`] },
     });
-    const dir = await outDir();
+    const dir = outDir();
     const err = await caught(generate(ctx, null, { userId: "v1", prompt: "userv1", outDir: dir }));
     expect(err).toBeInstanceOf(StateError);
     expect(err.code).toBe("INTEGRITY_VIOLATION");

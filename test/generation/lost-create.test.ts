@@ -1,6 +1,5 @@
 /** A create call left unanswered: found among the account's predictions, or settled as never made. */
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
@@ -11,6 +10,7 @@ import { hashInput } from "../../src/locked.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser } from "./plant.js";
 
 let emulator: Emulator;
@@ -19,19 +19,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator.close();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 beforeEach(() => {
   emulator.clearRequests();
   emulator.clearFaults();
 });
 
-const dirs: string[] = [];
-const outDir = async () => {
-  const dir = await mkdtemp(join(tmpdir(), "sselfie-lost-"));
-  dirs.push(dir);
-  return dir;
-};
+const outDir = () => tempDir("sselfie-lost-");
 const fast = { waitSeconds: 1, pollIntervalMs: 20 };
 const predictionPosts = () => emulator.requestsTo("POST", "/v1/predictions");
 const listFault = () =>
@@ -64,7 +58,7 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "a1");
     emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
-    const dir = await outDir();
+    const dir = outDir();
 
     const result = await generate(ctx, "studio", { userId: "a1", prompt: "usera1", seed: 4242, outDir: dir, ...fast });
 
@@ -92,7 +86,7 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "n1");
     emulator.inject({ kind: "status", method: "POST", path: "/v1/predictions", status: 503 });
-    const err = await caught(generate(ctx, "studio", { userId: "n1", prompt: "usern1", seed: 31, outDir: await outDir(), ...fast }));
+    const err = await caught(generate(ctx, "studio", { userId: "n1", prompt: "usern1", seed: 31, outDir: outDir(), ...fast }));
     expect(err.code).toBe("REPLICATE_OUTCOME_UNKNOWN");
     expect(err.details.lookup).toMatch(/none was listed/);
     const [row] = await rows(db);
@@ -105,14 +99,14 @@ forEachBackend((backend) => {
     expect(hashInput(emulator.predictions.get(sameInput.id)!.input)).toBe(row!.input_hash);
     expect(emulator.predictions.get(otherSeed.id)!.versionRef).toBe(row!.version_ref);
 
-    const early = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: await outDir() }));
+    const early = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: outDir() }));
     expect(early).toBeInstanceOf(StateError);
     expect(early.code).toBe("PREDICTION_UNKNOWN");
     expect(early.message).toMatch(/less than 10 min ago/);
     expect((await rows(db))[0]).toMatchObject({ status: "unknown", finished_at: null });
 
     await age(db, row!.id, SETTLE_AFTER_MS + 60_000);
-    const settled = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: await outDir() }));
+    const settled = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: outDir() }));
     expect(settled).toBeInstanceOf(StateError);
     expect(settled.code).toBe("PREDICTION_NOT_CREATED");
     expect(settled.message).toMatch(/made nothing/);
@@ -127,7 +121,7 @@ forEachBackend((backend) => {
 
     // Settled for good: no search, no create.
     emulator.clearRequests();
-    expect((await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: await outDir() }))).code).toBe("PREDICTION_NOT_CREATED");
+    expect((await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: outDir() }))).code).toBe("PREDICTION_NOT_CREATED");
     expect(emulator.requests).toEqual([]);
     expect(predictionPosts()).toHaveLength(0);
   });
@@ -137,10 +131,10 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "s1");
     // The same explicit seed twice: the same request, told apart by which record owns which prediction.
-    const first = await generate(ctx, null, { userId: "s1", prompt: "users1", seed: 9, outDir: await outDir(), ...fast });
+    const first = await generate(ctx, null, { userId: "s1", prompt: "users1", seed: 9, outDir: outDir(), ...fast });
     emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
     listFault();
-    expect((await caught(generate(ctx, null, { userId: "s1", prompt: "users1", seed: 9, outDir: await outDir(), ...fast }))).code).toBe(
+    expect((await caught(generate(ctx, null, { userId: "s1", prompt: "users1", seed: 9, outDir: outDir(), ...fast }))).code).toBe(
       "REPLICATE_OUTCOME_UNKNOWN",
     );
     const lost = [...emulator.predictions.values()].filter((p) => p.versionRef === m.ref && p.id !== first.predictionId);
@@ -148,7 +142,7 @@ forEachBackend((backend) => {
     const [, second] = await rows(db);
     expect(second!.input_hash).toBe((await rows(db))[0]!.input_hash);
 
-    const dir = await outDir();
+    const dir = outDir();
     const recovered = await recoverGeneration(ctx, "ops", { generationId: second!.id, outDir: dir, ...fast });
     expect(recovered.predictionId).toBe(lost[0]!.id);
     expect(recovered.files).toHaveLength(3);
@@ -166,11 +160,11 @@ forEachBackend((backend) => {
     await plantUser(db, emulator, "t1");
     emulator.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
     listFault();
-    await caught(generate(ctx, null, { userId: "t1", prompt: "usert1", seed: 5, outDir: await outDir(), ...fast }));
+    await caught(generate(ctx, null, { userId: "t1", prompt: "usert1", seed: 5, outDir: outDir(), ...fast }));
     emulator.inject({ kind: "status", method: "POST", path: "/v1/predictions", status: 503 });
-    await caught(generate(ctx, null, { userId: "t1", prompt: "usert1", seed: 5, outDir: await outDir(), ...fast }));
+    await caught(generate(ctx, null, { userId: "t1", prompt: "usert1", seed: 5, outDir: outDir(), ...fast }));
     const [a, b] = await rows(db);
-    const err = await caught(recoverGeneration(ctx, "ops", { generationId: a!.id, outDir: await outDir() }));
+    const err = await caught(recoverGeneration(ctx, "ops", { generationId: a!.id, outDir: outDir() }));
     expect(err.code).toBe("INTEGRITY_VIOLATION");
     expect(err.details.generationIds).toEqual([a!.id, b!.id]);
     expect((await rows(db)).map((r) => r.status)).toEqual(["unknown", "unknown"]);
@@ -181,11 +175,11 @@ forEachBackend((backend) => {
     const ctx = makeContext(db, emulator);
     const m = await plantUser(db, emulator, "l1");
     emulator.inject({ kind: "status", method: "POST", path: "/v1/predictions", status: 503 });
-    await caught(generate(ctx, null, { userId: "l1", prompt: "userl1", outDir: await outDir(), ...fast }));
+    await caught(generate(ctx, null, { userId: "l1", prompt: "userl1", outDir: outDir(), ...fast }));
     for (const seed of [1, 2, 3]) await ctx.gateway.createPrediction({ version: m.ref, input: { prompt: "userl1", seed } });
     const [row] = await rows(db);
     await age(db, row!.id, SETTLE_AFTER_MS + 60_000);
-    const err = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: await outDir(), searchLimit: 2 }));
+    const err = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: outDir(), searchLimit: 2 }));
     expect(err.code).toBe("PREDICTION_UNKNOWN");
     expect(err.details).toMatchObject({ limitReached: true, examined: 2 });
     expect((await rows(db))[0]!.status).toBe("unknown");
@@ -200,12 +194,12 @@ forEachBackend((backend) => {
       await plantUser(db, emu, "e1");
       emu.inject({ kind: "crash-after-create", method: "POST", path: "/v1/predictions" });
       emu.inject({ kind: "status", method: "GET", path: "/v1/predictions", status: 400, body: { detail: "Bad request", status: 400 } });
-      await caught(generate(ctx, null, { userId: "e1", prompt: "usere1", outDir: await outDir(), ...fast }));
+      await caught(generate(ctx, null, { userId: "e1", prompt: "usere1", outDir: outDir(), ...fast }));
       const [lost] = [...emu.predictions.values()];
       emu.advance(2 * 60 * 60_000);
       const [row] = await rows(db);
       await age(db, row!.id, SETTLE_AFTER_MS + 60_000);
-      const err = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: await outDir() }));
+      const err = await caught(recoverGeneration(ctx, "ops", { generationId: row!.id, outDir: outDir() }));
       expect(err.code).toBe("PREDICTION_UNKNOWN");
       expect(err.details.inputsDeleted).toEqual([lost!.id]);
       expect(err.message).toMatch(/deleted their input/);

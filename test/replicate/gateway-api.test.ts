@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseTrainingProgress, parseVersionRef } from "../../src/replicate/index.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { caught, delay, gatewayFor, HEX64, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
@@ -113,7 +113,7 @@ describe("versions", () => {
 
 describe("files", () => {
   it("uploads a file from disk as multipart, byte for byte", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gw-upload-"));
+    const dir = tempDir("gw-upload-");
     const path = join(dir, "images.zip");
     const bytes = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;

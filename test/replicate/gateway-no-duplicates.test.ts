@@ -2,9 +2,12 @@
  * A create that may have happened is never repeated: the gateway says REPLICATE_OUTCOME_UNKNOWN and
  * the caller reconciles. What reached the emulator is the proof.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { caught, delay, gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
@@ -102,10 +105,7 @@ describe("createPrediction", () => {
 
 describe("uploadFile and model create", () => {
   it("a 502 on upload is not repeated", async () => {
-    const { writeFileSync, mkdtempSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { tmpdir } = await import("node:os");
-    const path = join(mkdtempSync(join(tmpdir(), "gw-")), "a.zip");
+    const path = join(tempDir("gw-"), "a.zip");
     writeFileSync(path, Buffer.alloc(1000, 7));
     const gw = gatewayFor(emu);
     const before = emu.files.size;

@@ -2,8 +2,7 @@
  * A bad image set is refused (INVALID_IMAGES) before the database or Replicate hear of it,
  * whatever the state of the user.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/errors.js";
@@ -23,6 +22,7 @@ import {
   zeros,
   zipEntries,
 } from "../support/images.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { count, imageFolder } from "./training-helpers.js";
 
 let emu: Emulator;
@@ -31,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-const tmp = () => mkdtempSync(join(tmpdir(), "sselfie-bad-"));
+const tmp = () => tempDir("sselfie-bad-");
 const folder = (files: Iterable<[string, Buffer | string]>) => writeFiles(tmp(), files);
 const ten = () => goodImages(10, { mixed: true, seed: 500 });
 const zipFile = (entries: ReturnType<typeof zipEntries>) => {

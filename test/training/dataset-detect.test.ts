@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { crc32, crc32Js } from "../../src/training/dataset/crc32.js";
@@ -18,6 +17,7 @@ import {
   truncate,
   webpWithRiffSizeOff,
 } from "../support/images.js";
+import { tempDir } from "../support/temp-dirs.js";
 
 /** A 520x530 lossy WebP written by cwebp 1.2.4 (a real encoder's output, not ours). */
 const CWEBP_LOSSY = Buffer.from(
@@ -122,20 +122,16 @@ describe("the test WebP maker", () => {
   // libwebp's own decoder, where installed (Debian: apt-get install webp); the other tests rely on
   // makeWebp writing a WebP a real decoder accepts, not just one our parser accepts.
   it.skipIf(!dwebp)("writes a lossless WebP that libwebp decodes to the right size and colour", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sselfie-webp-"));
-    try {
-      writeFileSync(join(dir, "in.webp"), makeWebp({ width: 530, height: 700, seed: 5 }));
-      const run = spawnSync("dwebp", [join(dir, "in.webp"), "-ppm", "-o", join(dir, "out.ppm")]);
-      expect(run.status).toBe(0);
-      const ppm = readFileSync(join(dir, "out.ppm"));
-      const header = "P6\n530 700\n255\n";
-      expect(ppm.subarray(0, header.length).toString("latin1")).toBe(header);
-      expect(ppm.length).toBe(header.length + 530 * 700 * 3);
-      const colour = (5 * 2654435761) >>> 8;
-      expect([...ppm.subarray(header.length, header.length + 3)]).toEqual([(colour >> 16) & 255, (colour >> 8) & 255, colour & 255]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir("sselfie-webp-");
+    writeFileSync(join(dir, "in.webp"), makeWebp({ width: 530, height: 700, seed: 5 }));
+    const run = spawnSync("dwebp", [join(dir, "in.webp"), "-ppm", "-o", join(dir, "out.ppm")]);
+    expect(run.status).toBe(0);
+    const ppm = readFileSync(join(dir, "out.ppm"));
+    const header = "P6\n530 700\n255\n";
+    expect(ppm.subarray(0, header.length).toString("latin1")).toBe(header);
+    expect(ppm.length).toBe(header.length + 530 * 700 * 3);
+    const colour = (5 * 2654435761) >>> 8;
+    expect([...ppm.subarray(header.length, header.length + 3)]).toEqual([(colour >> 16) & 255, (colour >> 8) & 255, colour & 255]);
   });
 });
 

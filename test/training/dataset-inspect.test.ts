@@ -1,10 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/errors.js";
 import { inspectImageSet, type ImageSetProblem, type InspectOptions } from "../../src/training/dataset/index.js";
 import { readImage } from "../../src/training/dataset/read-checked.js";
@@ -22,9 +21,9 @@ import {
   zeros,
   zipEntries,
 } from "../support/images.js";
+import { tempDir } from "../support/temp-dirs.js";
 
-const root = mkdtempSync(join(tmpdir(), "sselfie-dataset-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("sselfie-dataset-");
 let counter = 0;
 const fresh = (name: string) => join(root, `${++counter}-${name}`);
 

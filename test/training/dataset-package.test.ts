@@ -1,17 +1,16 @@
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import * as yauzl from "yauzl";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { measureInChild } from "../../bench/packaging.js";
 import { InvalidInputError } from "../../src/errors.js";
 import { inspectImageSet, packageImageSet, type PackagedImageSet } from "../../src/training/dataset/index.js";
 import { buildZip, goodImages, makePng, writeFiles, zipEntries } from "../support/images.js";
+import { tempDir } from "../support/temp-dirs.js";
 
-const root = mkdtempSync(join(tmpdir(), "sselfie-package-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("sselfie-package-");
 let counter = 0;
 const fresh = (name: string) => join(root, `${++counter}-${name}`);
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");

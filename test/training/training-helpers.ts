@@ -1,19 +1,17 @@
 /** Shared helpers of the training tests: image folders, row and event reads, zip reading. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import yauzl from "yauzl";
 import type { TrainingRow } from "../../src/db/trainings.js";
 import type { Database } from "../../src/db/types.js";
 import type { UserModelRow } from "../../src/db/user-models.js";
 import { goodImages, writeFiles } from "../support/images.js";
+import { tempDir } from "../support/temp-dirs.js";
 
 export const HEX64 = /^[0-9a-f]{64}$/;
 
 /** A folder of `count` distinct real images (PNG, JPEG, WebP in turn); returns the folder and the files. */
 export function imageFolder(count = 12, seed = 0): { dir: string; files: Map<string, Buffer> } {
   const files = goodImages(count, { mixed: true, seed });
-  const dir = writeFiles(mkdtempSync(join(tmpdir(), "sselfie-images-")), files);
+  const dir = writeFiles(tempDir("sselfie-images-"), files);
   return { dir, files };
 }
 
