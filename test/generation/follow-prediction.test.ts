@@ -1,9 +1,10 @@
 /** Predictions that outlast `Prefer: wait`: polling, aborted and canceled ones, and later updates. */
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
-import { InvalidInputError, OutcomeError, SselfieError } from "../../src/errors.js";
+import { InvalidInputError, OutcomeError } from "../../src/errors.js";
 import { applyPredictionUpdate } from "../../src/generation/apply-prediction.js";
 import { generate, type GenerationProgress } from "../../src/generation/generate.js";
+import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
@@ -28,15 +29,6 @@ const fast = { waitSeconds: 1, pollIntervalMs: 50 };
 
 async function rows(db: Database) {
   return (await db.query<Record<string, any>>(`SELECT * FROM ${db.s}.generations ORDER BY id`)).rows;
-}
-
-async function caught(p: Promise<unknown>): Promise<SselfieError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as SselfieError;
-  }
-  throw new Error("expected an error");
 }
 
 forEachBackend((backend) => {

@@ -3,10 +3,11 @@ import { readFile, readdir, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
-import { OutcomeError, ReplicateError, SselfieError, StateError, InvalidInputError } from "../../src/errors.js";
+import { OutcomeError, ReplicateError, StateError, InvalidInputError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
 import { resolveUserModel } from "../../src/generation/resolve-model.js";
 import { hashInput } from "../../src/locked.js";
+import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, trainedModelInputSchema, type Emulator } from "../support/emulator/index.js";
@@ -39,16 +40,6 @@ async function events(db: Database) {
   return (await db.query<{ operator: string | null; action: string; user_id: string; outcome: string; details: Record<string, unknown> }>(
     `SELECT operator, action, user_id, outcome, details FROM ${db.s}.operator_events ORDER BY id`,
   )).rows;
-}
-
-async function caught(p: Promise<unknown>): Promise<SselfieError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SselfieError);
-    return err as SselfieError;
-  }
-  throw new Error("expected an error");
 }
 
 forEachBackend((backend) => {

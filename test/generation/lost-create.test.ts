@@ -3,10 +3,11 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
-import { SselfieError, StateError } from "../../src/errors.js";
+import { StateError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
 import { recoverGeneration, SETTLE_AFTER_MS } from "../../src/generation/recover.js";
 import { hashInput } from "../../src/locked.js";
+import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
@@ -38,15 +39,6 @@ async function events(db: Database) {
   return (await db.query<{ action: string; outcome: string; details: Record<string, any> }>(
     `SELECT action, outcome, details FROM ${db.s}.operator_events ORDER BY id`,
   )).rows;
-}
-async function caught(p: Promise<unknown>): Promise<SselfieError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(SselfieError);
-    return err as SselfieError;
-  }
-  throw new Error("expected an error");
 }
 /** As if the record had been written `ms` ago (the search window and the settling delay count from it). */
 const age = (db: Database, id: number, ms: number) =>

@@ -50,15 +50,6 @@ export function trainingParams(destination: string, extra: Record<string, unknow
   };
 }
 
-export async function caught(promise: Promise<unknown>): Promise<Error & { code?: string; status?: number; detail?: string; details?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection, got a result");
-}
-
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

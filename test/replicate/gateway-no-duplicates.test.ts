@@ -5,10 +5,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { caught } from "../support/caught.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { tempDir } from "../support/temp-dirs.js";
-import { caught, delay, gatewayFor, trainingParams } from "./gateway-helpers.js";
+import { delay, gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
 let destination: string;

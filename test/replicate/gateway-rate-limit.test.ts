@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { caught } from "../support/caught.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
-import { caught, gatewayFor } from "./gateway-helpers.js";
+import { gatewayFor } from "./gateway-helpers.js";
 
 let emu: Emulator;
 beforeAll(async () => {

@@ -2,9 +2,10 @@
 import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createReplicateGateway } from "../../src/replicate/index.js";
+import { caught } from "../support/caught.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
-import { caught, gatewayFor, trainingParams } from "./gateway-helpers.js";
+import { gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 const TOKEN = "test-token-zebra-7f3a9c1e55";
 let emu: Emulator;

@@ -1,8 +1,9 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { caught } from "../support/caught.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
-import { caught, gatewayFor, trainingParams } from "./gateway-helpers.js";
+import { gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
 let trainingId: string;
