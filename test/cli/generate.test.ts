@@ -1,24 +1,20 @@
 import { readFile, readdir } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/connect.js";
 import { runCli } from "../support/cli.js";
 import { cliBackend, forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { TEST_DATABASE_URL } from "../support/databases.js";
-import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
+import { type Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser, type PlantedModel } from "../generation/plant.js";
 
 let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
+emulatorForFile({}, (started) => {
+  emulator = started;
 });
 beforeEach(() => {
-  emulator.clearRequests();
-  emulator.clearFaults();
   emulator.withholdImages(0);
 });
 

@@ -1,5 +1,5 @@
 /** Predictions that outlast `Prefer: wait`: polling, aborted and canceled ones, and later updates. */
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
 import { InvalidInputError, OutcomeError } from "../../src/errors.js";
 import { applyPredictionUpdate } from "../../src/generation/apply-prediction.js";
@@ -7,21 +7,15 @@ import { generate, type GenerationProgress } from "../../src/generation/generate
 import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
-import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
+import { type Emulator } from "../support/emulator/index.js";
 import { completePrediction } from "../support/emulator/predictions.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { plantUser } from "./plant.js";
 
 let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({ prediction: { durationMs: 1500 } });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.clearRequests();
-  emulator.clearFaults();
+emulatorForFile({ prediction: { durationMs: 1500 } }, (started) => {
+  emulator = started;
 });
 
 const outDir = () => tempDir("sselfie-follow-");

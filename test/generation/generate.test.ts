@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { beforeEach, expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
 import { OutcomeError, ReplicateError, StateError, InvalidInputError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
@@ -10,20 +10,16 @@ import { hashInput } from "../../src/locked.js";
 import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
-import { startEmulator, trainedModelInputSchema, type Emulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
+import { trainedModelInputSchema, type Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser } from "./plant.js";
 
 let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
+emulatorForFile({}, (started) => {
+  emulator = started;
 });
 beforeEach(() => {
-  emulator.clearRequests();
-  emulator.clearFaults();
   emulator.withholdImages(0);
 });
 

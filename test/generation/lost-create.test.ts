@@ -1,7 +1,7 @@
 /** A create call left unanswered: found among the account's predictions, or settled as never made. */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
 import { StateError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
@@ -10,20 +10,14 @@ import { hashInput } from "../../src/locked.js";
 import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { emulatorTextOf, plantUser } from "./plant.js";
 
 let emulator: Emulator;
-beforeAll(async () => {
-  emulator = await startEmulator({ prediction: { durationMs: 200 } });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.clearRequests();
-  emulator.clearFaults();
+emulatorForFile({ prediction: { durationMs: 200 } }, (started) => {
+  emulator = started;
 });
 
 const outDir = () => tempDir("sselfie-lost-");

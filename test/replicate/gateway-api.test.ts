@@ -1,24 +1,20 @@
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseTrainingProgress, parseVersionRef } from "../../src/replicate/index.js";
 import { caught } from "../support/caught.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { delay, gatewayFor, HEX64, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({ training: { startingMs: 50, processingMs: 400 }, prediction: { durationMs: 100 } });
-});
-afterAll(async () => {
-  await emu.close();
+emulatorForFile({ training: { startingMs: 50, processingMs: 400 }, prediction: { durationMs: 100 } }, (started) => {
+  emu = started;
 });
 beforeEach(() => {
-  emu.clearFaults();
-  emu.clearRequests();
   emu.setTrainingOutcome("succeeded");
 });
 

@@ -4,9 +4,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { caught } from "../support/caught.js";
-import { startEmulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { delay, gatewayFor, trainingParams } from "./gateway-helpers.js";
@@ -16,18 +16,11 @@ let destination: string;
 let versionRef: string;
 const TRAININGS = /\/v1\/models\/ostris\/flux-dev-lora-trainer\/versions\/[0-9a-f]+\/trainings$/;
 
-beforeAll(async () => {
-  emu = await startEmulator();
+emulatorForFile({}, (started) => {
+  emu = started;
   destination = `${emu.owner}/dup-dest`;
   emu.createModel(destination, { visibility: "private" });
   versionRef = `${destination}:${emu.createVersion(destination)}`;
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.clearFaults();
-  emu.clearRequests();
 });
 
 describe("createTraining", () => {

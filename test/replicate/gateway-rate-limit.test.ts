@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { caught } from "../support/caught.js";
-import { startEmulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { gatewayFor } from "./gateway-helpers.js";
 
 let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.clearFaults();
-  emu.clearRequests();
+emulatorForFile({}, (started) => {
+  emu = started;
 });
 
 describe("429 from Replicate", () => {

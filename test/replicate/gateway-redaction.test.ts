@@ -1,25 +1,18 @@
 /** The API token must not appear in anything an error carries, whatever went wrong. */
 import { inspect } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createReplicateGateway } from "../../src/replicate/index.js";
 import { caught } from "../support/caught.js";
-import { startEmulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 const TOKEN = "test-token-zebra-7f3a9c1e55";
 let emu: Emulator;
 
-beforeAll(async () => {
-  emu = await startEmulator({ accounts: [{ token: TOKEN, username: "zebra" }] });
+emulatorForFile({ accounts: [{ token: TOKEN, username: "zebra" }] }, (started) => {
+  emu = started;
   emu.createModel("zebra/dest", { visibility: "private" });
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.clearFaults();
-  emu.clearRequests();
 });
 
 function everyRendering(err: unknown): string[] {

@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { caught } from "../support/caught.js";
-import { startEmulator } from "../support/emulator/index.js";
+import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/types.js";
 import { gatewayFor, trainingParams } from "./gateway-helpers.js";
 
@@ -9,17 +9,10 @@ let emu: Emulator;
 let trainingId: string;
 const destination = () => `${emu.owner}/retry-dest`;
 
-beforeAll(async () => {
-  emu = await startEmulator();
+emulatorForFile({}, async (started) => {
+  emu = started;
   emu.createModel(destination(), { visibility: "private" });
   trainingId = (await gatewayFor(emu).createTraining(trainingParams(destination()))).id;
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.clearFaults();
-  emu.clearRequests();
 });
 
 describe("GET retries", () => {
