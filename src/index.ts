@@ -65,3 +65,14 @@ export {
   type WebhookResult,
 } from "./webhooks/index.js";
 export type { SselfieContext } from "./context.js";
+export {
+  runAudit,
+  toSarif,
+  AUDIT_RULES,
+  auditRule,
+  type AuditOptions,
+  type AuditReport,
+  type AuditRule,
+  type Violation,
+  type UnverifiedModel,
+} from "./audit/index.js";

@@ -32,6 +32,7 @@ import {
   type StartTrainingParams,
   type WaitForTrainingOptions,
 } from "./training/index.js";
+import { runAudit, type AuditOptions } from "./audit/index.js";
 import { handleReplicateWebhook, type WebhookOptions, type WebhookRequest } from "./webhooks/index.js";
 
 export interface SselfieOptions {
@@ -170,6 +171,9 @@ export async function createSselfie(options: SselfieOptions = {}) {
     generate: (actor: string | null, opts: GenerateOptions) => generate(ctx, actor, opts),
     /** Finds and finishes a generation whose create call got no answer. */
     recoverGeneration: (actor: string | null, opts: RecoverOptions) => recoverGeneration(ctx, actor, opts),
+
+    /** Checks the locked architecture in the data (and at Replicate with `remote: true`); changes nothing. */
+    audit: (options?: AuditOptions) => runAudit(ctx, options),
 
     /** Verifies and applies one Replicate webhook delivery (training or prediction). */
     handleWebhook: (request: WebhookRequest, opts?: WebhookOptions) => handleReplicateWebhook(ctx, request, opts),

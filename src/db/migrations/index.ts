@@ -4,6 +4,7 @@
  * (its checksum is recorded and checked).
  */
 import initial from "./0001_initial.sql";
+import auditIndexes from "./0002_audit_indexes.sql";
 
 export interface Migration {
   version: number;
@@ -17,4 +18,7 @@ function migration(name: string, sql: string): Migration {
   return { version: Number(name.slice(0, 4)), name, sql };
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([migration("0001_initial", initial)]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  migration("0001_initial", initial),
+  migration("0002_audit_indexes", auditIndexes),
+]);
