@@ -179,6 +179,14 @@ describe("trainings", () => {
   });
 });
 
+/** Lists everything at `path` after Replicate answers the first page with a next link to another host; the error the listing ends with. */
+function listPastForeignNext(path: string, list: () => AsyncIterable<unknown>) {
+  emu.inject({ kind: "status", method: "GET", path, status: 200, body: { next: `https://evil.example.com${path}?cursor=x`, previous: null, results: [] } });
+  return caught((async () => {
+    for await (const _ of list()) void _;
+  })());
+}
+
 describe("listTrainings", () => {
   it("follows next cursors across more than 100 trainings", async () => {
     const own = await startEmulator({ accounts: [{ token: "test-token-pager", username: "pager" }] });
@@ -205,17 +213,7 @@ describe("listTrainings", () => {
   });
 
   it("never follows a next link to another host with the token", async () => {
-    emu.inject({
-      kind: "status",
-      method: "GET",
-      path: "/v1/trainings",
-      status: 200,
-      body: { next: "https://evil.example.com/v1/trainings?cursor=x", previous: null, results: [] },
-    });
-    const gw = gatewayFor(emu);
-    const err = await caught((async () => {
-      for await (const _ of gw.listTrainings()) void _;
-    })());
+    const err = await listPastForeignNext("/v1/trainings", () => gatewayFor(emu).listTrainings());
     expect(err.code).toBe("REPLICATE_BAD_RESPONSE");
     expect(err.message).toMatch(/evil\.example\.com/);
   });
@@ -262,17 +260,7 @@ describe("listPredictions", () => {
   });
 
   it("never follows a next link to another host with the token", async () => {
-    emu.inject({
-      kind: "status",
-      method: "GET",
-      path: "/v1/predictions",
-      status: 200,
-      body: { next: "https://evil.example.com/v1/predictions?cursor=x", previous: null, results: [] },
-    });
-    const gw = gatewayFor(emu);
-    const err = await caught((async () => {
-      for await (const _ of gw.listPredictions()) void _;
-    })());
+    const err = await listPastForeignNext("/v1/predictions", () => gatewayFor(emu).listPredictions());
     expect(err.code).toBe("REPLICATE_BAD_RESPONSE");
     expect(err.message).toMatch(/evil\.example\.com/);
     expect(emu.requestsTo("GET", "/v1/predictions")).toHaveLength(1);
