@@ -25,6 +25,10 @@ export default defineConfig([
     target: "node20",
     platform: "node",
     outDir: "dist/cli",
+    // commander is on every start-up path: bundled, it loads from one file instead of a package.
+    noExternal: ["commander"],
+    // Bundled CommonJS (commander) calls require(); give it Node's.
+    banner: { js: 'import { createRequire as __sselfieRequire } from "node:module"; const require = __sselfieRequire(import.meta.url);' },
     loader: { ".sql": "text" },
     define: { __SSELFIE_VERSION__: JSON.stringify(version) },
   },
