@@ -4,8 +4,10 @@
  * generation look orphaned) and the audit cannot change data even by mistake.
  */
 import type { Database, Transaction } from "../db/types.js";
+import { USER_ID_MAX_LENGTH } from "../locked.js";
+import { USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
-import { userModelsCheck, usersCheck, type AuditScope } from "./model-checks.js";
+import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck, type AuditScope } from "./model-checks.js";
 import { runTableCheck, type FindingFields, type TableCheckResult } from "./sql-check.js";
 import { trainingsCheck } from "./training-checks.js";
 
@@ -37,13 +39,20 @@ export async function auditDatabase(
     }
     const uniqueModelIdIndex = await hasUniqueIndex(tx, db.schema, "user_models", "replicate_model_id");
     const uniqueOutputVersionIndex = await hasUniqueIndex(tx, db.schema, "trainings", "output_version");
+    const lockedInputConstraint = await hasLockedInputConstraint(tx, db.schema);
     const results: Record<string, TableCheckResult> = {};
     // One after another: a transaction has one connection.
-    results.users = await runTableCheck(tx, usersCheck(full), opts.maxPerRule);
-    results.models = await runTableCheck(tx, userModelsCheck(full, { uniqueModelIdIndex }), opts.maxPerRule);
+    const idChecked = (await validatedChecks(tx, db.schema, "users")).has(USER_ID_CHECK(USER_ID_MAX_LENGTH, USER_ID_SQL_PATTERN));
+    const modelChecks = await validatedChecks(tx, db.schema, "user_models");
+    results.users = await runTableCheck(tx, usersCheck(full, { idChecked }), opts.maxPerRule);
+    results.models = await runTableCheck(
+      tx,
+      userModelsCheck(full, { uniqueModelIdIndex, uniqueOutputVersionIndex, checks: modelChecks }),
+      opts.maxPerRule,
+    );
     results.trainings = await runTableCheck(tx, trainingsCheck(full, { uniqueOutputVersionIndex }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
-    results.generations = await runTableCheck(tx, generationsCheck(full, unusual), opts.maxPerRule);
+    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, uniqueOutputVersionIndex }), opts.maxPerRule);
     if (then) await then(tx);
     const counts = new Map<string, number>();
     const listed: DatabaseAuditResult["listed"] = [];

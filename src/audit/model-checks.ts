@@ -1,5 +1,6 @@
 /** Rules over `users` and `user_models`: ids, model ids, trigger words, active versions. */
 import { MODEL_SUFFIX, USER_ID_MAX_LENGTH } from "../locked.js";
+import { MODEL_COMPLETED_HAS_VERSION_CHECK, MODEL_TRIGGER_WORD_CHECK, MODEL_VERSION_HEX_CHECK } from "./constraints.js";
 import { SqlParams, type SqlRule, type TableCheck } from "./sql-check.js";
 
 /** USER_ID_PATTERN of src/locked.ts, in PostgreSQL's regular-expression syntax. */
@@ -33,7 +34,8 @@ interface UserRow {
   user_id: string;
 }
 
-export function usersCheck(scope: AuditScope): TableCheck<UserRow> {
+/** `idChecked`: 0001's CHECK on users.id, validated, is this very rule: only the rows are counted. */
+export function usersCheck(scope: AuditScope, opts: { idChecked: boolean } = { idChecked: false }): TableCheck<UserRow> {
   const p = new SqlParams();
   const where = scopeWhere(p, "x.id", scope.userId);
   return {
@@ -43,12 +45,14 @@ export function usersCheck(scope: AuditScope): TableCheck<UserRow> {
     detail: "x.id AS user_id",
     order: "x.id",
     params: p,
-    rules: [
-      {
-        id: "user.id",
-        when: `NOT (length(x.id) BETWEEN 1 AND ${p.add(USER_ID_MAX_LENGTH, "int")} AND x.id ~ ${p.add(USER_ID_SQL_PATTERN, "text")})`,
-      },
-    ],
+    rules: opts.idChecked
+      ? []
+      : [
+          {
+            id: "user.id",
+            when: `NOT (length(x.id) BETWEEN 1 AND ${p.add(USER_ID_MAX_LENGTH, "int")} AND x.id ~ ${p.add(USER_ID_SQL_PATTERN, "text")})`,
+          },
+        ],
     describe: (_rule, row) => ({
       userId: row.user_id,
       message: `User id ${JSON.stringify(row.user_id)} cannot name a Replicate model: use 1-${USER_ID_MAX_LENGTH} lowercase letters and digits with single ".", "_" or "-" between them.`,
@@ -68,9 +72,19 @@ interface ModelRow {
 
 /**
  * `uniqueModelIdIndex`: a valid unique index on replicate_model_id (the schema ships one) makes a
- * shared model id impossible, which spares a pass over the table.
+ * shared model id impossible, which spares a pass over the table. `uniqueOutputVersionIndex`: at
+ * most one training records a version, so the training that made the active version joins the
+ * rules pass (a LEFT JOIN adds no row) instead of an anti-join of its own.
  */
-export function userModelsCheck(scope: AuditScope, opts: { uniqueModelIdIndex: boolean }): TableCheck<ModelRow> {
+export function userModelsCheck(
+  scope: AuditScope,
+  opts: { uniqueModelIdIndex: boolean; uniqueOutputVersionIndex?: boolean; checks?: Set<string> },
+): TableCheck<ModelRow> {
+  const checks = opts.checks ?? new Set<string>();
+  // 0001's validated checks prove the trigger word, and that a version is 64 hex characters and
+  // present when completed; each rule they prove is dropped, or its test made cheaper.
+  const versionHexChecked = checks.has(MODEL_VERSION_HEX_CHECK);
+  const isHex = (column: string) => (versionHexChecked ? `(${column} IS NOT NULL)` : hex64Sql(column));
   const p = new SqlParams();
   const { s } = scope;
   const expected = expectedModelSql(p, scope.owner, "x.user_id");
@@ -78,17 +92,21 @@ export function userModelsCheck(scope: AuditScope, opts: { uniqueModelIdIndex: b
   const version = "x.replicate_version_id";
   const rules: SqlRule[] = [
     { id: "model.id", when: `x.replicate_model_id IS DISTINCT FROM ${expected}` },
-    { id: "model.trigger-word", when: `x.trigger_word IS DISTINCT FROM 'user' || x.user_id` },
-    {
-      id: "model.completed-version",
-      when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}`,
-    },
-    {
-      id: "model.version-source",
-      when: `${hex64Sql(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
-        WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
-      alone: true,
-    },
+    ...(checks.has(MODEL_TRIGGER_WORD_CHECK) ? [] : [{ id: "model.trigger-word", when: `x.trigger_word IS DISTINCT FROM 'user' || x.user_id` }]),
+    ...(versionHexChecked && checks.has(MODEL_COMPLETED_HAS_VERSION_CHECK)
+      ? []
+      : [{ id: "model.completed-version", when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}` }]),
+    opts.uniqueOutputVersionIndex
+      ? {
+          id: "model.version-source",
+          when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id AND t.status = 'completed', false)`,
+        }
+      : {
+          id: "model.version-source",
+          when: `${isHex(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
+            WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
+          alone: true,
+        },
   ];
   const sharedWith = `ARRAY(SELECT o.user_id FROM ${s}.user_models o
       WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id ORDER BY o.user_id)`;
@@ -101,7 +119,7 @@ export function userModelsCheck(scope: AuditScope, opts: { uniqueModelIdIndex: b
   }
   return {
     with: "",
-    from: `${s}.user_models x`,
+    from: `${s}.user_models x` + (opts.uniqueOutputVersionIndex ? ` LEFT JOIN ${s}.trainings t ON t.output_version = ${version}` : ""),
     where,
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
       ${expected} AS expected_model_id, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,

@@ -302,6 +302,11 @@ export async function dropChecks(db: Database, table: string, text: string): Pro
   return rows.map((r) => r.conname);
 }
 
+/** Drops 0002's locked-input constraint on generations, so a plant can store what it refuses. */
+export async function dropLockedInputCheck(db: Database): Promise<void> {
+  await dropChecks(db, "generations", "generation_input_locked");
+}
+
 /**
  * A user trained at the emulator for real (its model private, a training created over HTTP and
  * finished there), and the rows sselfie records for it, with one generation.

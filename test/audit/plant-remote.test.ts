@@ -66,6 +66,8 @@ forEachBackend((backend) => {
   it("remote.version-missing: a version id that belongs to another model", async () => {
     const { db, users } = await setup();
     // u1 records u0's version as its own, everywhere in the database.
+    // (0002's unique index would refuse the second training naming it.)
+    await db.query(`DROP INDEX ${db.s}.trainings_output_version`);
     const theirs = users[0]!.versions[0]!;
     await db.query(`UPDATE ${db.s}.trainings SET output_version = $2 WHERE user_id = $1`, ["u1", theirs]);
     await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = $2 WHERE user_id = $1`, ["u1", theirs]);

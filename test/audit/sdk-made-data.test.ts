@@ -14,6 +14,7 @@ import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { imageFolder } from "../training/training-helpers.js";
+import { dropLockedInputCheck } from "./fixtures.js";
 
 let emu: Emulator;
 let out: string;
@@ -53,7 +54,10 @@ forEachBackend((backend) => {
     expect(report.violations).toEqual([]);
     expect(report.checked).toMatchObject({ users: 3, models: 3, trainings: 5, generations: 4, remoteModels: 3 });
 
-    await db.query(`UPDATE ${db.s}.generations SET input = input || '{"num_outputs": 4}' WHERE seed = 2`);
+    const tamper = () => db.query(`UPDATE ${db.s}.generations SET input = input || '{"num_outputs": 4}' WHERE seed = 2`);
+    await expect(tamper()).rejects.toThrow(/generations_input_locked/);
+    await dropLockedInputCheck(db);
+    await tamper();
     const tampered = await runAudit(ctx);
     expect(tampered.violations.map((v) => [v.rule, v.userId])).toEqual([["generation.input", "ana"]]);
   });

@@ -9,7 +9,7 @@ import { canonicalInputParts, USUAL_SCHEMA_KEYS } from "../../src/audit/generati
 import { runAudit } from "../../src/audit/index.js";
 import { GUIDANCE_KEYS, buildGenerationInput, canonicalJson, hashInput, lockedInputKeys } from "../../src/locked.js";
 import { forEachBackend } from "../support/databases.js";
-import { cleanRows, dbOnlyContext, hexId, insertRows, iso, T0, HOUR } from "./fixtures.js";
+import { cleanRows, dbOnlyContext, dropLockedInputCheck, hexId, insertRows, iso, T0, HOUR } from "./fixtures.js";
 
 const PROMPT_CHARS = [
   ...Array.from({ length: 0x7f }, (_, i) => String.fromCharCode(i + 1)),
@@ -37,7 +37,7 @@ describe("canonical input parts", () => {
   });
 
   it("migration 0002 indexes exactly the keys the audit looks for", () => {
-    const sql = readFileSync(new URL("../../src/db/migrations/0002_audit_indexes.sql", import.meta.url), "utf8");
+    const sql = readFileSync(new URL("../../src/db/migrations/0002_audit_support.sql", import.meta.url), "utf8");
     const m = /\?& '\{([^}]*)\}'::text\[\]/.exec(sql);
     expect(m?.[1]?.split(",")).toEqual([...USUAL_SCHEMA_KEYS]);
     expect(USUAL_SCHEMA_KEYS).toEqual(lockedInputKeys(GUIDANCE_KEYS[0]));
@@ -74,7 +74,12 @@ forEachBackend((backend) => {
     expect(report.violations).toEqual([]);
 
     // And the check bites: one changed character in a stored prompt breaks input and hash alike.
-    await db.query(`UPDATE ${db.s}.generations SET input_hash = $1 WHERE seed = 10`, [hashInput(buildGenerationInput("other", 10, "guidance_scale"))]);
+    // (The database refuses it; without its constraint, the audit's own pass finds it.)
+    const forge = () =>
+      db.query(`UPDATE ${db.s}.generations SET input_hash = $1 WHERE seed = 10`, [hashInput(buildGenerationInput("other", 10, "guidance_scale"))]);
+    await expect(forge()).rejects.toThrow(/generations_input_locked/);
+    await dropLockedInputCheck(db);
+    await forge();
     const broken = await runAudit(dbOnlyContext(db, "alice"));
     expect(broken.violations.map((v) => v.rule)).toEqual(["generation.input-hash"]);
   });

@@ -4,7 +4,7 @@
  * (its checksum is recorded and checked).
  */
 import initial from "./0001_initial.sql";
-import auditIndexes from "./0002_audit_indexes.sql";
+import auditSupport from "./0002_audit_support.sql";
 
 export interface Migration {
   version: number;
@@ -20,5 +20,5 @@ function migration(name: string, sql: string): Migration {
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0001_initial", initial),
-  migration("0002_audit_indexes", auditIndexes),
+  migration("0002_audit_support", auditSupport),
 ]);
