@@ -66,3 +66,4 @@ export const USER_ID_CHECK = (maxLength: number, pattern: string) =>
 export const MODEL_TRIGGER_WORD_CHECK = "CHECK ((trigger_word = ('user'::text || user_id)))";
 export const MODEL_VERSION_HEX_CHECK = "CHECK ((replicate_version_id ~ '^[0-9a-f]{64}$'::text))";
 export const MODEL_COMPLETED_HAS_VERSION_CHECK = "CHECK (((training_status <> 'completed'::text) OR (replicate_version_id IS NOT NULL)))";
+export const TRAINING_OUTPUT_VERSION_HEX_CHECK = "CHECK ((output_version ~ '^[0-9a-f]{64}$'::text))";

@@ -5,7 +5,7 @@
  */
 import type { Database, Transaction } from "../db/types.js";
 import { USER_ID_MAX_LENGTH } from "../locked.js";
-import { USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
+import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck, type AuditScope } from "./model-checks.js";
 import { runTableCheck, type FindingFields, type TableCheckResult } from "./sql-check.js";
@@ -50,7 +50,10 @@ export async function auditDatabase(
       userModelsCheck(full, { uniqueModelIdIndex, uniqueOutputVersionIndex, checks: modelChecks }),
       opts.maxPerRule,
     );
-    results.trainings = await runTableCheck(tx, trainingsCheck(full, { uniqueOutputVersionIndex }), opts.maxPerRule);
+    results.trainings = await runTableCheck(tx, trainingsCheck(full, {
+        uniqueOutputVersionIndex,
+        outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),
+      }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
     results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, uniqueOutputVersionIndex }), opts.maxPerRule);
     if (then) await then(tx);

@@ -49,6 +49,14 @@ export function canonicalInputParts(key: GuidanceKey): { beforePrompt: string; b
   };
 }
 
+/**
+ * Completed trainings, narrowed to what the joins need (a smaller hash table): with a unique
+ * output_version, at most one matches a version.
+ */
+export function completedTrainingsSql(s: string): string {
+  return `(SELECT output_version, user_id, least(finished_at, updated_at) AS done FROM ${s}.trainings WHERE status = 'completed')`;
+}
+
 /** The keys a cached schema must declare for the usual form of the locked input. */
 export const USUAL_SCHEMA_KEYS: readonly string[] = lockedInputKeys(GUIDANCE_KEYS[0]);
 
@@ -161,13 +169,13 @@ export function generationsCheck(
   // When the training that made the version is joined, a version it recorded (checked to be 64
   // hex by training.output-version) needs no second look at its characters.
   const ownModel = opts.uniqueOutputVersionIndex
-    ? `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND (coalesce(t.user_id = x.user_id AND t.status = 'completed', false) OR ${hex64Sql("right(x.version_ref, 64)")}))`
+    ? `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND (coalesce(t.user_id = x.user_id, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`
     : `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND ${hex64Sql("right(x.version_ref, 64)")})`;
   const noVersionThen = `${ownModel} AND NOT ${completedThen}`;
   // Counted as a hash anti-join over every row; the model test waits for the few it leaves.
   const joined = opts.uniqueOutputVersionIndex;
   const noVersionScreen = joined
-    ? `NOT coalesce(t.user_id = x.user_id AND t.status = 'completed' AND least(t.finished_at, t.updated_at) <= x.created_at, false)`
+    ? `NOT coalesce(t.user_id = x.user_id AND t.done <= x.created_at, false)`
     : `NOT ${completedThen}`;
   const cachedSchema = `EXISTS (SELECT 1 FROM ${s}.model_version_schemas ms WHERE ms.version_id = ${version})`;
   // The key the version's cached schema prefers must be the one used, and the schema must declare
@@ -192,7 +200,7 @@ export function generationsCheck(
       (noUnusual
         ? "CROSS JOIN (VALUES (NULL::text, NULL::text, NULL::boolean)) AS us(version_id, key, complete)"
         : `LEFT JOIN ${unusualFrom} AS us(version_id, key, complete) ON us.version_id = ${version}`) +
-      (joined ? ` LEFT JOIN ${s}.trainings t ON t.output_version = ${version}` : ""),
+      (joined ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
     where,
     detail: `x.user_id, x.id, x.version_ref, x.input, x.input_hash, x.prompt, x.seed, x.created_at,
       ${expectedModel} AS expected_model, ${usedKey} AS guidance_key, us.key AS schema_key,

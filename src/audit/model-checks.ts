@@ -1,6 +1,7 @@
 /** Rules over `users` and `user_models`: ids, model ids, trigger words, active versions. */
 import { MODEL_SUFFIX, USER_ID_MAX_LENGTH } from "../locked.js";
 import { MODEL_COMPLETED_HAS_VERSION_CHECK, MODEL_TRIGGER_WORD_CHECK, MODEL_VERSION_HEX_CHECK } from "./constraints.js";
+import { completedTrainingsSql } from "./generation-checks.js";
 import { SqlParams, type SqlRule, type TableCheck } from "./sql-check.js";
 
 /** USER_ID_PATTERN of src/locked.ts, in PostgreSQL's regular-expression syntax. */
@@ -99,7 +100,7 @@ export function userModelsCheck(
     opts.uniqueOutputVersionIndex
       ? {
           id: "model.version-source",
-          when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id AND t.status = 'completed', false)`,
+          when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id, false)`,
         }
       : {
           id: "model.version-source",
@@ -119,7 +120,7 @@ export function userModelsCheck(
   }
   return {
     with: "",
-    from: `${s}.user_models x` + (opts.uniqueOutputVersionIndex ? ` LEFT JOIN ${s}.trainings t ON t.output_version = ${version}` : ""),
+    from: `${s}.user_models x` + (opts.uniqueOutputVersionIndex ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
     where,
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
       ${expected} AS expected_model_id, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,

@@ -19,8 +19,12 @@ interface TrainingRow {
 /**
  * `uniqueOutputVersionIndex`: a unique index on output_version makes a version recorded for two
  * trainings impossible, which spares the self-join that looks for it.
+ * `outputVersionHexChecked`: 0002's validated check makes every recorded output version 64 hex.
  */
-export function trainingsCheck(scope: AuditScope, opts: { uniqueOutputVersionIndex: boolean }): TableCheck<TrainingRow> {
+export function trainingsCheck(
+  scope: AuditScope,
+  opts: { uniqueOutputVersionIndex: boolean; outputVersionHexChecked?: boolean },
+): TableCheck<TrainingRow> {
   const p = new SqlParams();
   const { s } = scope;
   const expected = expectedModelSql(p, scope.owner, "x.user_id");
@@ -46,7 +50,9 @@ export function trainingsCheck(scope: AuditScope, opts: { uniqueOutputVersionInd
       { id: "training.trigger-word", when: `x.input ->> 'trigger_word' IS DISTINCT FROM 'user' || x.user_id` },
       {
         id: "training.output-version",
-        when: `x.status = 'completed' AND (x.output_version IS NULL OR NOT ${hex64Sql("x.output_version")})`,
+        when: opts.outputVersionHexChecked
+          ? `x.status = 'completed' AND x.output_version IS NULL`
+          : `x.status = 'completed' AND (x.output_version IS NULL OR NOT ${hex64Sql("x.output_version")})`,
       },
       ...(opts.uniqueOutputVersionIndex
         ? []

@@ -146,6 +146,16 @@ forEachBackend((backend) => {
       [user.id],
     );
     await expectOnly(db, "training.output-version", user.id);
+
+    // A version that is not 64 hex: the database refuses it; without its check, the audit finds it.
+    const { db: db2, u: u2 } = await setup();
+    const other = u2("trained");
+    const bad = () => db2.query(`UPDATE ${db2.s}.trainings SET output_version = 'v1' WHERE user_id = $1 AND status = 'completed'`, [other.id]);
+    await expect(bad()).rejects.toThrow(/trainings_output_version_hex/);
+    await dropChecks(db2, "trainings", "output_version ~");
+    await bad();
+    const found = (await findings(db2)).found.map(([rule]) => rule);
+    expect(found).toContain("training.output-version");
   });
 
   it("version.shared: a training of one user claims another user's version", async () => {

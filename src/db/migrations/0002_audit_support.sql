@@ -44,6 +44,17 @@ EXCEPTION WHEN check_violation THEN
   NULL;
 END;
 $$;
+-- A recorded output version is a 64-hex version id (sselfie records it only once verified).
+ALTER TABLE :SCHEMA.trainings ADD CONSTRAINT trainings_output_version_hex
+  CHECK (output_version ~ '^[0-9a-f]{64}$') NOT VALID;
+DO $$
+BEGIN
+  ALTER TABLE :SCHEMA.trainings VALIDATE CONSTRAINT trainings_output_version_hex;
+EXCEPTION WHEN check_violation THEN
+  NULL;
+END;
+$$;
+
 -- A version is the output of one training: recording it for two is a shared version. Created
 -- only when no two rows share one already (the audit's self-join then reports them).
 DO $$
