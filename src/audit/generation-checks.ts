@@ -165,12 +165,13 @@ export function generationsCheck(
       AND t.output_version = ${version} AND least(t.finished_at, t.updated_at) <= x.created_at)`;
   const anyCompletedThen = `EXISTS (SELECT 1 FROM ${s}.trainings t2 WHERE t2.user_id = x.user_id AND t2.status = 'completed'
       AND t2.output_version IS NOT NULL AND least(t2.finished_at, t2.updated_at) <= x.created_at)`;
-  // `{own model}:{64 hex}`; the version is the last 64 characters (cheaper than split_part).
+  // `{own model}:{64 hex}`; the version is the last 64 characters (cheaper than split_part), and
+  // what precedes them is compared without building the whole reference.
   // When the training that made the version is joined, a version it recorded (checked to be 64
   // hex by training.output-version) needs no second look at its characters.
   const ownModel = opts.uniqueOutputVersionIndex
-    ? `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND (coalesce(t.user_id = x.user_id, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`
-    : `(x.version_ref = ${expectedModel} || ':' || right(x.version_ref, 64) AND ${hex64Sql("right(x.version_ref, 64)")})`;
+    ? `(left(x.version_ref, -64) = ${expectedModel} || ':' AND (coalesce(t.user_id = x.user_id, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`
+    : `(left(x.version_ref, -64) = ${expectedModel} || ':' AND ${hex64Sql("right(x.version_ref, 64)")})`;
   const noVersionThen = `${ownModel} AND NOT ${completedThen}`;
   // Counted as a hash anti-join over every row; the model test waits for the few it leaves.
   const joined = opts.uniqueOutputVersionIndex;
