@@ -7,6 +7,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { embeddedDataDir, openDatabase } from "../../src/db/connect.js";
 import { migrate } from "../../src/db/migrate.js";
+import { MIGRATIONS } from "../../src/db/migrations/index.js";
 import { ConfigError, DatabaseError } from "../../src/errors.js";
 import { TEST_DATABASE_URL } from "../support/databases.js";
 
@@ -68,7 +69,7 @@ describe("openDatabase", () => {
       expect(db.kind).toBe("pglite");
       expect(db.schema).toBe("sselfie");
       expect(db.s).toBe('"sselfie"');
-      expect(await migrate(db)).toEqual({ schemaVersion: 1, applied: [1] });
+      expect(await migrate(db)).toEqual({ schemaVersion: MIGRATIONS.length, applied: MIGRATIONS.map((m) => m.version) });
       await db.query(`INSERT INTO ${db.s}.users (id) VALUES ('42')`);
       await db.close();
       await db.close();
