@@ -14,9 +14,9 @@
  * Generated schemas (`bench_audit_<users>`) are kept between runs and rebuilt when their recipe
  * changes; BENCH_FRESH=1 rebuilds them.
  */
-import { register } from "node:module";
 import pg from "pg";
 import { runAudit } from "../src/audit/index.js";
+import { median } from "./stats.js";
 import type { SselfieContext } from "../src/context.js";
 import { createPgDatabase } from "../src/db/pg.js";
 import type { Database, Transaction } from "../src/db/types.js";
@@ -31,18 +31,7 @@ import {
 import { createReplicateGateway } from "../src/replicate/index.js";
 import { startEmulator, trainedModelInputSchema, TRAINER_VERSION } from "../test/support/emulator/index.js";
 
-// Migrations are imported as `.sql` text (tsup and vitest do this at build time); teach tsx the same.
-register(
-  "data:text/javascript," +
-    encodeURIComponent(`
-      import { readFileSync } from "node:fs";
-      import { fileURLToPath } from "node:url";
-      export async function load(url, context, next) {
-        if (!url.endsWith(".sql")) return next(url, context);
-        const text = readFileSync(fileURLToPath(url), "utf8");
-        return { format: "module", shortCircuit: true, source: "export default " + JSON.stringify(text) + ";" };
-      }`),
-);
+// Run with `--import ./test/support/sql-loader.mjs`: src/audit imports migration SQL statically.
 const { migrate } = await import("../src/db/migrate.js");
 
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
@@ -51,11 +40,6 @@ const OWNER = "bench";
 /** Bump when the generated data changes, so kept schemas are rebuilt. */
 const RECIPE = "v3: 1 completed training each, a failed retraining every 10th user, 2 generations, 1 cached schema";
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** Kept schemas predate later migrations (0002: the audit's index, constraint and unique index). */

@@ -12,8 +12,10 @@
  * sdk <= 1.2 x (bare + the SDK's database round trips).
  * Run: npx tsx bench/generation.ts [runs]   (BENCH_DATABASE_URL or TEST_DATABASE_URL: PostgreSQL; else embedded)
  */
+// Migrations are imported as `.sql` text (tsup and vitest do this at build time); teach tsx the same.
+import "../test/support/sql-loader.mjs";
+import { median } from "./stats.js";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Replicate from "replicate";
@@ -25,28 +27,11 @@ import { makeContext } from "../test/support/context.js";
 import { startEmulator } from "../test/support/emulator/index.js";
 import { plantUser } from "../test/generation/plant.js";
 
-// Migrations are imported as `.sql` text (tsup and vitest do this at build time); teach tsx the same.
-register(
-  "data:text/javascript," +
-    encodeURIComponent(`
-      import { readFileSync } from "node:fs";
-      import { fileURLToPath } from "node:url";
-      export async function load(url, context, next) {
-        if (!url.endsWith(".sql")) return next(url, context);
-        const text = readFileSync(fileURLToPath(url), "utf8");
-        return { format: "module", shortCircuit: true, source: "export default " + JSON.stringify(text) + ";" };
-      }`),
-);
 const { migrate } = await import("../src/db/migrate.js");
 
 const runs = Number(process.argv[2] ?? 60);
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();

@@ -19,6 +19,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WORK = join(HERE, ".tmp", "packaging");
@@ -113,11 +114,6 @@ function setFolder(photos: string, count: number): string {
   return dir;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const mb = (bytes: number) => (bytes / 1_000_000).toFixed(1);
 

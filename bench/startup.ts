@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.js";
 
 const BIN = fileURLToPath(new URL("../bin/sselfie.js", import.meta.url));
 const runs = Number(process.argv[2] ?? 40);
@@ -22,11 +23,6 @@ function timeOnce(args: string[]): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (const args of Object.values(cases)) timeOnce(args); // warm the file cache
