@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { SCHEMA_NAME_PATTERN } from "./db/types.js";
 import { ConfigError } from "./errors.js";
 
 export const DEFAULT_REPLICATE_BASE_URL = "https://api.replicate.com/v1";
@@ -31,7 +32,7 @@ const configSchema = z.object({
     .optional(),
   schema: z
     .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier (letters, digits, _)"),
+    .regex(SCHEMA_NAME_PATTERN, "must be a lowercase SQL identifier (letters, digits, _)"),
   token: z.string().min(1).optional(),
   replicateApiToken: z.string().min(1).optional(),
   replicateOwner: z

@@ -4,7 +4,6 @@
  */
 import { Command, Option } from "commander";
 import type { CliCommand, GlobalFlags } from "./command.js";
-import type { Output } from "./output.js";
 
 
 type Loader = () => Promise<CliCommand<unknown>>;
@@ -152,4 +151,3 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
   return program;
 }
 
-export type { Output };

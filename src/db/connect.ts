@@ -8,12 +8,11 @@ import { join } from "node:path";
 import type { Pool } from "pg";
 import { ConfigError, DatabaseError, isSselfieError } from "../errors.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
-import type { Database } from "./types.js";
+import { SCHEMA_NAME_PATTERN, type Database } from "./types.js";
 
 export const DEFAULT_SCHEMA = "sselfie";
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface OpenDatabaseOptions {
   /** A PostgreSQL connection URL (`DATABASE_URL`). */
@@ -47,7 +46,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 }
 
 export function validateSchemaName(name: string): string {
-  if (!SCHEMA_PATTERN.test(name)) {
+  if (!SCHEMA_NAME_PATTERN.test(name)) {
     throw new ConfigError(
       `Invalid database schema name ${JSON.stringify(name)}: use up to 63 lowercase letters, digits and "_", not starting with a digit.`,
       { schema: name },

@@ -35,6 +35,9 @@ export interface Database extends Transaction {
   close(): Promise<void>;
 }
 
+/** A schema name sselfie accepts: a plain lowercase SQL identifier. */
+export const SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
