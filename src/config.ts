@@ -40,6 +40,7 @@ const configSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a Replicate account or organisation name")
     .optional(),
   replicateBaseUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)"),
+  webhookUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)").optional(),
 });
 export type SselfieConfig = Readonly<z.infer<typeof configSchema>>;
 
@@ -92,6 +93,7 @@ const SETTING_NAMES: Record<string, string> = {
   replicateApiToken: "REPLICATE_API_TOKEN",
   replicateOwner: "REPLICATE_OWNER",
   replicateBaseUrl: "REPLICATE_BASE_URL",
+  webhookUrl: "SSELFIE_WEBHOOK_URL",
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -119,6 +121,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     replicateOwner: nonEmpty(env.REPLICATE_OWNER) ?? nonEmpty(file.replicateOwner),
     replicateBaseUrl:
       nonEmpty(env.REPLICATE_BASE_URL) ?? nonEmpty(file.replicateBaseUrl) ?? DEFAULT_REPLICATE_BASE_URL,
+    webhookUrl: nonEmpty(env.SSELFIE_WEBHOOK_URL),
   };
   const result = configSchema.safeParse(candidate);
   if (!result.success) {

@@ -34,6 +34,7 @@ import {
 } from "./training/index.js";
 import { runAudit, type AuditOptions } from "./audit/index.js";
 import { handleReplicateWebhook, type WebhookOptions, type WebhookRequest } from "./webhooks/index.js";
+import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./reconcile/index.js";
 
 export interface SselfieOptions {
   /** A PostgreSQL connection string; without it (and without `pool`) the embedded database is used. */
@@ -177,6 +178,13 @@ export async function createSselfie(options: SselfieOptions = {}) {
 
     /** Verifies and applies one Replicate webhook delivery (training or prediction). */
     handleWebhook: (request: WebhookRequest, opts?: WebhookOptions) => handleReplicateWebhook(ctx, request, opts),
+
+    /**
+     * One pass over everything unfinished: trainings not in a final state, generations whose create
+     * went unanswered or whose images were not downloaded, stale `pending` claims. Safe to run in
+     * several processes at once; an item that fails is listed in `errors` and the pass goes on.
+     */
+    reconcile: (_params: Record<string, never> = {}, opts: ReconcileCallOptions = {}): Promise<ReconcileReport> => reconcile(ctx, opts),
 
     async close(): Promise<void> {
       await db.close();

@@ -148,6 +148,14 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
     ["sselfie audit --all", "sselfie audit --user 42 --remote", "sselfie audit --all --format sarif > audit.sarif"],
   );
 
+  add(
+    program
+      .command("reconcile")
+      .description("one pass over everything unfinished: trainings, unanswered or undownloaded generations, stale claims (for cron)"),
+    async () => (await import("./commands/reconcile.js")).reconcileCommand,
+    ["sselfie reconcile --json", "*/5 * * * * sselfie reconcile --json >> /var/log/sselfie-reconcile.log"],
+  );
+
   return program;
 }
 

@@ -24,6 +24,7 @@ export async function runCommand<O>(
     replicateApiToken: config.replicateApiToken,
     replicateBaseUrl: config.replicateBaseUrl,
     replicateOwner: config.replicateOwner,
+    webhookUrl: config.webhookUrl,
   });
   // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
   const onSignal = (signal: NodeJS.Signals) => {

@@ -30,6 +30,8 @@ export interface GenerationRow {
   error: string | null;
   predict_time: number | null;
   operator: string | null;
+  /** The folder its images go to (absolute), so that `reconcile` can download them there later. */
+  out_dir: string | null;
   created_at: Date;
   finished_at: Date | null;
   updated_at: Date;
@@ -43,14 +45,15 @@ export interface NewGeneration {
   inputHash: string;
   seed: number;
   operator: string | null;
+  outDir?: string | null;
 }
 
 /** Recorded before the prediction is created, so a crash cannot lose a paid prediction. */
 export async function insertGeneration(db: Queryable, s: string, g: NewGeneration): Promise<GenerationRow> {
   const { rows } = await db.query<GenerationRow>(
-    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator],
+    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator, g.outDir ?? null],
   );
   return rows[0]!;
 }

@@ -158,6 +158,7 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     inputHash,
     seed,
     operator: actor,
+    outDir,
   });
 
   opts.onProgress?.({ phase: "creating", version: model.ref, seed });

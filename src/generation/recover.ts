@@ -58,7 +58,7 @@ export async function recoverGeneration(ctx: SselfieContext, actor: string | nul
 }
 
 /** The prediction `row`'s unanswered create made; or the record settled as "nothing was created"; or a refusal. */
-async function findLostPrediction(ctx: SselfieContext, actor: string | null, row: GenerationRow, limit?: number): Promise<Prediction> {
+export async function findLostPrediction(ctx: SselfieContext, actor: string | null, row: GenerationRow, limit?: number): Promise<Prediction> {
   const base = { generationId: row.id, userId: row.user_id, version: row.version_ref, seed: row.seed };
   const event = (outcome: "refused" | "failed", err: StateError) =>
     appendEvent(ctx.db, ctx.db.s, {

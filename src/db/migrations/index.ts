@@ -5,6 +5,7 @@
  */
 import initial from "./0001_initial.sql";
 import auditSupport from "./0002_audit_support.sql";
+import reconcile from "./0003_reconcile.sql";
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ function migration(name: string, sql: string): Migration {
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0001_initial", initial),
   migration("0002_audit_support", auditSupport),
+  migration("0003_reconcile", reconcile),
 ]);

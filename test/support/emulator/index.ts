@@ -58,6 +58,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       state.requests.filter((r) => methodMatches(method, r.method) && pathMatches(pattern, r.path)),
     webhookDeliveries: state.deliveries,
     waitForWebhooks: () => webhooks.idle(),
+    interceptWebhooks: (rule) => webhooks.intercept(rule),
+    clearWebhookRules: () => webhooks.clearRules(),
     now: () => clock.now(),
     advance(ms) {
       clock.advance(ms);

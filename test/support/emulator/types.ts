@@ -160,9 +160,26 @@ export interface WebhookDelivery {
   timestamp: number;
   body: string;
   attempt: number;
-  /** HTTP status, or 0 when the connection failed. */
+  /** HTTP status, or 0 when the connection failed (or the delivery was dropped). */
   status: number;
+  /** Set when a webhook rule (`interceptWebhooks`) shaped this attempt. */
+  rule?: WebhookRule["action"];
 }
+
+/**
+ * What happens to later webhook deliveries that match `event` and `jobId` (both optional), for
+ * `times` deliveries (default 1; Infinity for all), rules consumed in the order added:
+ * - `drop`: never sent (recorded with status 0), as when a receiver was down past every retry;
+ * - `late`: sent after `delayMs` (real time); with `keepTimestamp` signed with the time it was
+ *   due, so a receiver sees a delivery as old as that (a stale one past its replay window);
+ * - `repeat`: after a successful delivery, sent `count` more times (default 1) with the same
+ *   `webhook-id`, as Replicate retries when a receiver's answer was lost.
+ */
+export type WebhookRule = { event?: WebhookEvent; jobId?: string; times?: number } & (
+  | { action: "drop" }
+  | { action: "late"; delayMs: number; keepTimestamp?: boolean }
+  | { action: "repeat"; count?: number }
+);
 
 interface FaultBase {
   method?: string;
@@ -189,6 +206,9 @@ export interface Emulator {
   webhookDeliveries: WebhookDelivery[];
   /** Resolves when every queued webhook delivery (with retries) has finished. */
   waitForWebhooks(): Promise<void>;
+  /** Drops, delays or repeats later webhook deliveries (see WebhookRule). */
+  interceptWebhooks(rule: WebhookRule): void;
+  clearWebhookRules(): void;
   now(): number;
   advance(ms: number): void;
   models: Map<string, EmulatedModel>;

@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { webhookMessageId } from "./ids.js";
 import type { State } from "./state.js";
-import type { WebhookEvent } from "./types.js";
+import type { WebhookEvent, WebhookRule } from "./types.js";
 
 export function signWebhook(secret: string, id: string, timestamp: number | string, body: string): string {
   const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret, "base64");
@@ -55,6 +55,16 @@ export function isLoopbackUrl(url: string): boolean {
 export function createWebhookDispatcher(state: State) {
   const progress = new Map<string, Progress>();
   const pending = new Set<Promise<void>>();
+  const rules: { rule: WebhookRule; remaining: number }[] = [];
+
+  /** The first rule that matches this delivery, consumed once. */
+  function ruleFor(event: WebhookEvent, jobId: string): WebhookRule | undefined {
+    const i = rules.findIndex((r) => (r.rule.event ?? event) === event && (r.rule.jobId ?? jobId) === jobId);
+    if (i < 0) return undefined;
+    const entry = rules[i]!;
+    if (--entry.remaining <= 0) rules.splice(i, 1);
+    return entry.rule;
+  }
 
   function enqueue(job: Job, event: WebhookEvent, body: unknown, p: Progress): void {
     const filter = job.webhookEventsFilter ?? ALL_EVENTS;
@@ -62,25 +72,39 @@ export function createWebhookDispatcher(state: State) {
     const url = job.webhook;
     const text = JSON.stringify(body);
     const secret = state.accountsByName.get(job.account)?.webhookSecret ?? "";
-    p.chain = p.chain.then(() => deliver(url, event, job.id, text, secret));
+    const rule = ruleFor(event, job.id);
+    const due = Math.floor(state.clock.now() / 1000);
+    p.chain = p.chain.then(() => deliver(url, event, job.id, text, secret, rule, due));
     const tracked = p.chain;
     pending.add(tracked);
     void tracked.finally(() => pending.delete(tracked));
   }
 
-  async function deliver(url: string, event: WebhookEvent, jobId: string, body: string, secret: string): Promise<void> {
+  async function deliver(
+    url: string,
+    event: WebhookEvent,
+    jobId: string,
+    body: string,
+    secret: string,
+    rule: WebhookRule | undefined,
+    due: number,
+  ): Promise<void> {
     const webhookId = webhookMessageId();
-    const delays = [0, ...state.options.webhookRetryDelaysMs];
-    for (let attempt = 1; attempt <= delays.length; attempt++) {
-      if (state.closed) return;
-      if (delays[attempt - 1]! > 0) await new Promise((r) => setTimeout(r, delays[attempt - 1]).unref());
-      if (state.closed) return;
-      const timestamp = Math.floor(state.clock.now() / 1000);
+    const shaped = rule ? { rule: rule.action } : {};
+    const record = (attempt: number, timestamp: number, status: number) =>
+      state.deliveries.push({ url, event, jobId, webhookId, timestamp, body, attempt, status, ...shaped });
+    if (rule?.action === "drop") return void record(1, due, 0);
+    if (rule?.action === "late") await new Promise((r) => setTimeout(r, rule.delayMs).unref());
+
+    /** One attempt; its HTTP status, 0 when the connection failed, null when the emulator closed. */
+    const send = async (attempt: number): Promise<number | null> => {
+      if (state.closed) return null;
+      const timestamp = rule?.action === "late" && rule.keepTimestamp ? due : Math.floor(state.clock.now() / 1000);
       let status = 0;
       // This machine may only talk to itself: a webhook URL off loopback is recorded, never sent.
       if (!isLoopbackUrl(url)) {
-        state.deliveries.push({ url, event, jobId, webhookId, timestamp, body, attempt, status });
-        return;
+        record(attempt, timestamp, status);
+        return null;
       }
       try {
         const res = await fetch(url, {
@@ -101,12 +125,31 @@ export function createWebhookDispatcher(state: State) {
       } catch {
         status = 0;
       }
-      state.deliveries.push({ url, event, jobId, webhookId, timestamp, body, attempt, status });
-      if (status >= 200 && status < 300) return;
+      record(attempt, timestamp, status);
+      return status;
+    };
+
+    const delays = [0, ...state.options.webhookRetryDelaysMs];
+    for (let attempt = 1; attempt <= delays.length; attempt++) {
+      if (delays[attempt - 1]! > 0) await new Promise((r) => setTimeout(r, delays[attempt - 1]).unref());
+      const status = await send(attempt);
+      if (status === null) return;
+      if (status >= 200 && status < 300) {
+        // A repeat rule sends the same delivery again, as Replicate does when a receiver's 2xx was lost.
+        const repeats = rule?.action === "repeat" ? (rule.count ?? 1) : 0;
+        for (let i = 1; i <= repeats; i++) if ((await send(attempt + i)) === null) return;
+        return;
+      }
     }
   }
 
   return {
+    intercept(rule: WebhookRule): void {
+      rules.push({ rule, remaining: rule.times ?? 1 });
+    },
+    clearRules(): void {
+      rules.splice(0);
+    },
     /** Called on every tick with the job's current public JSON. */
     observe(job: Job, view: Record<string, unknown>, terminal: boolean): void {
       if (!job.webhook) return;
