@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import type { Pool } from "pg";
 import { defaultHome } from "./config.js";
 import type { SselfieContext } from "./context.js";
-import { openDatabase } from "./db/connect.js";
+import { DEFAULT_SCHEMA, openDatabase } from "./db/connect.js";
+import { noDatabase } from "./db/no-database.js";
+import { createDatasetsResource } from "./datasets/index.js";
 import { migrate, schemaStatus } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
 import { ConfigError, DatabaseError } from "./errors.js";
@@ -56,6 +58,8 @@ export interface SselfieOptions {
   /** How long a second process waits for the embedded database before giving up. */
   lockTimeoutMs?: number;
   tmpDir?: string;
+  /** `false`: open no database at all (only `datasets` is usable), as `sselfie prepare` does. */
+  database?: false;
 }
 
 export interface InitResult {
@@ -66,13 +70,16 @@ export interface InitResult {
 
 export async function createSselfie(options: SselfieOptions = {}) {
   const home = options.home ?? defaultHome();
-  const db: Database = await openDatabase({
-    databaseUrl: options.databaseUrl,
-    pool: options.pool,
-    home,
-    schema: options.schema,
-    lockTimeoutMs: options.lockTimeoutMs,
-  });
+  const db: Database =
+    options.database === false
+      ? noDatabase(options.schema ?? DEFAULT_SCHEMA)
+      : await openDatabase({
+          databaseUrl: options.databaseUrl,
+          pool: options.pool,
+          home,
+          schema: options.schema,
+          lockTimeoutMs: options.lockTimeoutMs,
+        });
 
   let gateway: Promise<ReplicateGateway> | undefined;
   let owner: Promise<string> | undefined;
@@ -112,6 +119,9 @@ export async function createSselfie(options: SselfieOptions = {}) {
     /** The database this object uses (for backends that want to run their own queries). */
     db,
     context: ctx,
+
+    /** Preparing a user's photos (no database or Replicate needed). */
+    datasets: createDatasetsResource({ tmpDir: ctx.tmpDir }),
 
     /** Applies pending migrations; creates the first admin operator when there is none. */
     async init(): Promise<InitResult> {

@@ -21,6 +21,8 @@ export interface CommandRun {
   config: SselfieConfig;
   flags: GlobalFlags;
   out: Output;
+  /** Aborted on Ctrl-C (SIGINT) or SIGTERM, for commands that declare `abortable`. */
+  signal: AbortSignal;
 }
 
 export interface CommandResult {
@@ -33,6 +35,10 @@ export interface CommandResult {
 export interface CliCommand<O> {
   /** The scope the token needs; `null` for commands that need no token; "any" for any valid token. */
   scope: Scope | null | "any";
+  /** `false`: the command opens no database (e.g. `prepare`). */
+  database?: false;
+  /** Ctrl-C aborts `signal` and the command cleans up itself, instead of the process exiting at once. */
+  abortable?: boolean;
   /** Recorded with refused attempts in operator_events. */
   action: string;
   /** Turns raw flags into validated options; throws InvalidInputError. Does no I/O. */

@@ -102,11 +102,20 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
       .command("train")
       .description("check, package and upload a user's photos and start training their own model")
       .requiredOption("--user <id>", "end user id")
-      .requiredOption("--images <path>", "a folder or a .zip of 10+ JPEG/PNG/WebP photos")
+      .requiredOption("--images <path>", "a folder or a .zip of 10+ photos (JPEG, PNG, WebP, HEIC, AVIF)")
       .option("--steps <n>", "training steps (trainer default 1000; 100-6000)")
       .option("--wait", "follow the training until it ends (exit 1 if it fails or is canceled)"),
     async () => (await import("./commands/train.js")).trainCommand,
     ["sselfie train --user 42 --images ./selfies", "sselfie train --user 42 --images selfies.zip --wait"],
+  );
+  add(
+    program
+      .command("prepare")
+      .description("prepare and check a photo set exactly as train would, without the database or Replicate")
+      .requiredOption("--images <path>", "a folder or a .zip of photos (JPEG, PNG, WebP, HEIC, AVIF)")
+      .option("--out <dir>", "where to write the prepared photos, manifest.json and contact-sheet.png (default ./sselfie-prepared, must be empty)"),
+    async () => (await import("./commands/prepare.js")).prepareCommand,
+    ["sselfie prepare --images ./selfies", "sselfie prepare --images selfies.zip --out ./checked --json"],
   );
   add(
     program

@@ -18,6 +18,7 @@ export async function runCommand<O>(
   const options = command.parse(raw, args);
   const config = loadConfig({ databaseUrl: flags.databaseUrl, token: flags.token, schema: flags.schema });
   const sselfie = await createSselfie({
+    ...(command.database === false && { database: false as const }),
     databaseUrl: config.databaseUrl,
     home: config.home,
     schema: config.schema,
@@ -27,7 +28,15 @@ export async function runCommand<O>(
     webhookUrl: config.webhookUrl,
   });
   // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
+  // An abortable command is told instead, and exits the same way once it has cleaned up.
+  const controller = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (command.abortable && !interrupted) {
+      interrupted = signal;
+      controller.abort(new DOMException(`Interrupted by ${signal}`, "AbortError"));
+      return;
+    }
     void sselfie.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
@@ -51,9 +60,13 @@ export async function runCommand<O>(
         throw new InvalidInputError("Not confirmed; nothing was done.", {}, "NOT_CONFIRMED");
       }
     }
-    const result = await command.run({ sselfie, principal, config, flags, out }, options);
+    const result = await command.run({ sselfie, principal, config, flags, out, signal: controller.signal }, options);
     out.result(result.payload, result.text);
     return result.exitCode ?? 0;
+  } catch (err) {
+    if (!interrupted) throw err;
+    out.note("Interrupted: nothing was kept.");
+    return interrupted === "SIGINT" ? 130 : 143;
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     await sselfie.close();

@@ -107,3 +107,15 @@ export function readCaption(open: () => Promise<Readable>, caps: ReadCaps): Prom
     },
   });
 }
+
+/** Reads a file's bytes whole (images are decoded from memory), under the same caps and checks. */
+export function readBytes(open: () => Promise<Readable>, caps: ReadCaps): Promise<ReadOutcome<Buffer>> {
+  const chunks: Buffer[] = [];
+  return readChecked<Buffer>(open, caps, {
+    push(chunk) {
+      chunks.push(chunk);
+      return undefined;
+    },
+    finish: () => ({ value: Buffer.concat(chunks) }),
+  });
+}

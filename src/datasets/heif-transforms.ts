@@ -1,0 +1,70 @@
+/**
+ * Whether a HEIF/AVIF file's primary image carries its own rotation (`irot`) or mirror (`imir`)
+ * property. The decoders apply them; this only tells the report that the image was turned.
+ */
+
+interface Box {
+  readonly type: string;
+  readonly body: number;
+  readonly end: number;
+}
+
+function* boxes(b: Buffer, start: number, end: number): Generator<Box> {
+  for (let at = start; at + 8 <= end; ) {
+    let size = b.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      if (at + 16 > end) return;
+      size = Number(b.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) size = end - at;
+    if (size < header || at + size > end) return;
+    yield { type: b.toString("latin1", at + 4, at + 8), body: at + header, end: at + size };
+    at += size;
+  }
+}
+
+function find(b: Buffer, start: number, end: number, type: string): Box | undefined {
+  for (const box of boxes(b, start, end)) if (box.type === type) return box;
+  return undefined;
+}
+
+/** `{ rotated }` is true when the primary item has a non-zero irot or any imir. */
+export function heifTransforms(b: Buffer): { rotated: boolean } {
+  try {
+    const meta = find(b, 0, b.length, "meta");
+    if (!meta) return { rotated: false };
+    const inner = meta.body + 4; // full box: version and flags
+    const pitm = find(b, inner, meta.end, "pitm");
+    const iprp = find(b, inner, meta.end, "iprp");
+    if (!pitm || !iprp) return { rotated: false };
+    const primary = b[pitm.body] === 0 ? b.readUInt16BE(pitm.body + 4) : b.readUInt32BE(pitm.body + 4);
+    const ipco = find(b, iprp.body, iprp.end, "ipco");
+    const ipma = find(b, iprp.body, iprp.end, "ipma");
+    if (!ipco || !ipma) return { rotated: false };
+    const props = [...boxes(b, ipco.body, ipco.end)];
+
+    const version = b[ipma.body]!;
+    const flags = b.readUIntBE(ipma.body + 1, 3);
+    let at = ipma.body + 4;
+    const count = b.readUInt32BE(at);
+    at += 4;
+    for (let i = 0; i < count && at < ipma.end; i++) {
+      const id = version < 1 ? b.readUInt16BE(at) : b.readUInt32BE(at);
+      at += version < 1 ? 2 : 4;
+      const n = b[at]!;
+      at += 1;
+      for (let k = 0; k < n; k++) {
+        const index = flags & 1 ? b.readUInt16BE(at) & 0x7fff : b[at]! & 0x7f;
+        at += flags & 1 ? 2 : 1;
+        if (id !== primary || index === 0) continue;
+        const prop = props[index - 1];
+        if (prop?.type === "imir") return { rotated: true };
+        if (prop?.type === "irot" && (b[prop.body]! & 3) !== 0) return { rotated: true };
+      }
+    }
+  } catch {
+    // A malformed container is the decoder's to refuse; the report just says "not rotated".
+  }
+  return { rotated: false };
+}
