@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { InvalidInputError } from "../errors.js";
 import { INVALID_IMAGES } from "../training/dataset/invalid-images.js";
 import { drawContactSheet } from "./contact-sheet.js";
+import { CONTACT_SHEET_FILE, MANIFEST_FILE } from "./output-files.js";
 import { prepareImageSet } from "./prepare-image-set.js";
 import type { DatasetChecks, DatasetSummary, PreparedSet, PrepareProgress, PrepareReport } from "./types.js";
 
@@ -39,8 +40,6 @@ export interface DatasetsResourceOptions {
   readonly checks?: DatasetChecks<unknown>;
 }
 
-export const MANIFEST_FILE = "manifest.json";
-export const CONTACT_SHEET_FILE = "contact-sheet.png";
 
 function requireImagesParam(images: unknown): string {
   if (typeof images !== "string" || images.trim() === "") {

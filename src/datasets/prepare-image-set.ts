@@ -18,6 +18,7 @@ import { resolveSource } from "../training/dataset/resolve-source.js";
 import { storedZipSize } from "../training/dataset/zip-layout.js";
 import { preparedName, positionWidth } from "./image-names.js";
 import { resolvePrepareLimits, type PrepareLimits } from "./limits.js";
+import { isPrepareOutputFile } from "./output-files.js";
 import { prepareImage } from "./prepare-image.js";
 import type {
   DatasetChecks,
@@ -171,7 +172,7 @@ export async function prepareImageSet(inputPath: string, options: PrepareSetOpti
   try {
     if (listing.fatal.length > 0) return setFailure(listing.fatal.map((f) => problem("SOURCE_UNUSABLE", `${inputPath} ${f}`)), dir);
     // Captions are not supported yet: `name.txt` files are skipped like the rest of the clutter.
-    const candidates = listing.candidates.filter((c) => classifyName(c.name) === "image");
+    const candidates = listing.candidates.filter((c) => classifyName(c.name) === "image" && !isPrepareOutputFile(c.name));
     const fileCount = candidates.length + listing.problems.length;
     if (fileCount > limits.maxFiles) {
       return setFailure(

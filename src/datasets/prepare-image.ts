@@ -6,7 +6,7 @@
  */
 import type { Metadata, Sharp, SharpConstructor, SharpOptions } from "sharp";
 import { exifHasGps } from "./exif-gps.js";
-import { heifTransforms } from "./heif-transforms.js";
+import { heifExtentsInFile, heifTransforms } from "./heif-structure.js";
 import { FORMAT_NAMES, sniffSourceFormat, unsupportedFormatMessage } from "./image-format.js";
 import { readJpegStructure } from "./jpeg-structure.js";
 import type { PrepareLimits } from "./limits.js";
@@ -95,7 +95,25 @@ function tooSmall(source: { width: number; height: number }, scaled: { width: nu
   );
 }
 
+let libheifLogFiltered = false;
+
+/**
+ * libheif-js reports a failed decode with console.log besides rejecting; the SDK never prints,
+ * so that one message (and only it) is dropped. Installed when the first HEIC is decoded.
+ */
+function filterLibheifLog(): void {
+  if (libheifLogFiltered) return;
+  libheifLogFiltered = true;
+  const log = console.log;
+  console.log = function (this: unknown, ...args: unknown[]) {
+    if (args[0] === "Decoding image failed") return;
+    log.apply(this, args);
+  };
+}
+
 async function decodeHeif(sharp: SharpModule, bytes: Buffer, meta: Metadata, options: SharpOptions): Promise<Sharp> {
+  if (!heifExtentsInFile(bytes)) throw new Error("the file is cut short: its image data reaches past its end");
+  filterLibheifLog();
   const { default: decode } = await import("heic-decode");
   const images = await decode.all({ buffer: bytes });
   try {

@@ -1,6 +1,8 @@
 /**
- * Whether a HEIF/AVIF file's primary image carries its own rotation (`irot`) or mirror (`imir`)
- * property. The decoders apply them; this only tells the report that the image was turned.
+ * Two facts about a HEIF/AVIF container that its decoders do not tell: whether the primary image
+ * carries its own rotation (`irot`) or mirror (`imir`) property (the decoders apply them; this only
+ * tells the report that the image was turned), and whether every item's data is inside the file
+ * (libheif decodes a cut-short HEIC's grid with tiles missing, without an error).
  */
 
 interface Box {
@@ -67,4 +69,47 @@ export function heifTransforms(b: Buffer): { rotated: boolean } {
     // A malformed container is the decoder's to refuse; the report just says "not rotated".
   }
   return { rotated: false };
+}
+
+/**
+ * False when an item's data (an `iloc` extent stored in the file) reaches past the file's end:
+ * the file was cut short. True when there is nothing to check.
+ */
+export function heifExtentsInFile(b: Buffer): boolean {
+  try {
+    const meta = find(b, 0, b.length, "meta");
+    if (!meta) return true;
+    const iloc = find(b, meta.body + 4, meta.end, "iloc");
+    if (!iloc) return true;
+    const version = b[iloc.body]!;
+    let at = iloc.body + 4;
+    const sizes = b.readUInt16BE(at);
+    at += 2;
+    const offsetSize = sizes >> 12;
+    const lengthSize = (sizes >> 8) & 15;
+    const baseSize = (sizes >> 4) & 15;
+    const indexSize = version === 1 || version === 2 ? sizes & 15 : 0;
+    const uint = (size: number): number => {
+      const value = size === 0 ? 0 : size === 8 ? Number(b.readBigUInt64BE(at)) : b.readUIntBE(at, size);
+      at += size;
+      return value;
+    };
+    const items = version < 2 ? uint(2) : uint(4);
+    for (let i = 0; i < items; i++) {
+      uint(version < 2 ? 2 : 4);
+      const construction = version === 0 ? 0 : uint(2) & 15;
+      uint(2);
+      const base = uint(baseSize);
+      const extents = uint(2);
+      for (let e = 0; e < extents; e++) {
+        uint(indexSize);
+        const offset = uint(offsetSize);
+        const length = uint(lengthSize);
+        if (construction === 0 && base + offset + length > b.length) return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+  return true;
 }
