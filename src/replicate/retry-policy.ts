@@ -1,6 +1,6 @@
 /**
  * How long to wait before the next attempt. Pure functions, so the rules can be tested without a
- * server: Replicate's 429 says when its window resets in up to three places, in this order of trust.
+ * server: Replicate's 429 says when its window resets in up to three places (see rateLimitWait).
  */
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_CAP_MS = 20_000;
@@ -67,7 +67,13 @@ export interface HeaderSource {
   get(name: string): string | null;
 }
 
-/** The wait after a 429, and which signal it came from. `hintedMs` is the server's own figure. */
+/**
+ * The wait after a 429, and which signal it came from. `hintedMs` is the server's own figure.
+ * `Retry-After` is an explicit instruction and wins. Otherwise the longer of `ratelimit-reset` and
+ * the body's "resets in ~Ns": Replicate sends `ratelimit-reset: 1` on every recorded answer while
+ * its 429 body speaks of ~30 s, so trusting the header alone would spend every retry within
+ * seconds of a throttle that lasts half a minute.
+ */
 export function rateLimitWait(
   headers: HeaderSource,
   body: string | undefined,
@@ -75,15 +81,12 @@ export function rateLimitWait(
   random: () => number,
   nowMs: number,
 ): { waitMs: number; hintedMs: number | undefined; source: RateLimitSource } {
-  const candidates: Array<[RateLimitSource, number | undefined]> = [
-    ["retry-after", parseRetryAfter(headers.get("retry-after"), nowMs)],
-    ["ratelimit-reset", parseRateLimitReset(headers.get("ratelimit-reset"), nowMs)],
-    ["body", parseResetHint(body)],
-  ];
-  for (const [source, hinted] of candidates) {
-    if (hinted !== undefined) {
-      return { waitMs: hinted + Math.floor(random() * HINT_JITTER_MS), hintedMs: hinted, source };
-    }
-  }
+  const hinted = (hintedMs: number, source: RateLimitSource) => ({ waitMs: hintedMs + Math.floor(random() * HINT_JITTER_MS), hintedMs, source });
+  const retryAfter = parseRetryAfter(headers.get("retry-after"), nowMs);
+  if (retryAfter !== undefined) return hinted(retryAfter, "retry-after");
+  const reset = parseRateLimitReset(headers.get("ratelimit-reset"), nowMs);
+  const bodyHint = parseResetHint(body);
+  if (reset !== undefined && (bodyHint === undefined || reset >= bodyHint)) return hinted(reset, "ratelimit-reset");
+  if (bodyHint !== undefined) return hinted(bodyHint, "body");
   return { waitMs: backoffMs(attempt, random), hintedMs: undefined, source: "backoff" };
 }

@@ -65,6 +65,15 @@ describe("429 from Replicate", () => {
     });
   }
 
+  it("a real throttle (ratelimit-reset: 1, body ~30s) waits 30 s, not 1 s", async () => {
+    const gw = gatewayFor(emu);
+    emu.inject({ kind: "rate-limit", method: "GET", path: "/v1/account", resetSeconds: 30, times: 2 });
+    await gw.getAccount();
+    expect(emu.requestsTo("GET", "/v1/account").map((r) => r.status)).toEqual([429, 429, 200]);
+    expect(gw.waits).toHaveLength(2);
+    for (const w of gw.waits) expect(w).toBeGreaterThanOrEqual(30_000);
+  });
+
   it("backs off exponentially with full jitter when nothing says how long", async () => {
     const gw = gatewayFor(emu, { random: () => 0.5 });
     emu.inject({ kind: "status", method: "GET", path: "/v1/account", status: 429, body: { detail: "Request was throttled." }, times: 3 });

@@ -75,11 +75,18 @@ describe("backoffMs (full jitter)", () => {
 
 describe("rateLimitWait", () => {
   const body = '{"detail":"Request was throttled. Your rate limit resets in ~9s."}';
-  it("prefers Retry-After over ratelimit-reset over the body", () => {
+  it("prefers Retry-After over ratelimit-reset and the body", () => {
     const w = rateLimitWait(headers({ "retry-after": "2", "ratelimit-reset": "5" }), body, 0, () => 0, NOW);
     expect(w).toEqual({ waitMs: 2000, hintedMs: 2000, source: "retry-after" });
-    expect(rateLimitWait(headers({ "ratelimit-reset": "5" }), body, 0, () => 0, NOW)).toMatchObject({ waitMs: 5000, source: "ratelimit-reset" });
+    expect(rateLimitWait(headers({ "ratelimit-reset": "5" }), undefined, 0, () => 0, NOW)).toMatchObject({ waitMs: 5000, source: "ratelimit-reset" });
     expect(rateLimitWait(headers({}), body, 0, () => 0, NOW)).toMatchObject({ waitMs: 9000, source: "body" });
+  });
+  it("trusts the longer of ratelimit-reset and the body's hint", () => {
+    // As recorded: ratelimit-reset is 1 on every answer, the 429 body says ~30s.
+    const real = '{"detail":"Request was throttled. Your rate limit resets in ~30s.","status":429}';
+    expect(rateLimitWait(headers({ "ratelimit-reset": "1" }), real, 0, () => 0, NOW)).toEqual({ waitMs: 30_000, hintedMs: 30_000, source: "body" });
+    expect(rateLimitWait(headers({ "ratelimit-reset": "40" }), real, 0, () => 0, NOW)).toEqual({ waitMs: 40_000, hintedMs: 40_000, source: "ratelimit-reset" });
+    expect(rateLimitWait(headers({ "ratelimit-reset": "9" }), body, 0, () => 0, NOW)).toMatchObject({ waitMs: 9000 });
   });
   it("never waits less than the hint, adding a little jitter", () => {
     const w = rateLimitWait(headers({ "retry-after": "2" }), undefined, 0, () => 0.999, NOW);
