@@ -68,6 +68,13 @@ describe("POST /files", () => {
     expect(emu.files.size).toBe(before);
   });
 
+  it("lists files by id, as the recorded list is, not by upload time", async () => {
+    for (let i = 0; i < 6; i++) await call(emu, "POST", "/files", { body: form(Buffer.from(`f${i}`)) });
+    const listed = (await call(emu, "GET", "/files")).json.results.map((f: { id: string }) => f.id) as string[];
+    expect(listed.length).toBeGreaterThanOrEqual(6);
+    expect(listed).toEqual([...listed].sort());
+  });
+
   it("refuses a body without content, or with bad metadata", async () => {
     const noContent = new FormData();
     noContent.append("filename", "x");

@@ -31,11 +31,15 @@ async function download(url: string): Promise<Buffer> {
 }
 
 describe("predictions", () => {
-  it("without Prefer: 201 at once, still starting; then succeeds with PNG outputs", async () => {
+  it("without Prefer: 201 at once in the recorded short shape, still starting; then succeeds with PNG outputs", async () => {
     const res = await predict(LOCKED);
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ status: "starting", output: null, data_removed: false, model: dest, version: versionId, error: null });
-    expect(Object.keys(res.json.urls).sort()).toEqual(["cancel", "get", "stream", "web"]);
+    expect(res.json).toMatchObject({ status: "starting", model: dest, version: versionId, error: null, logs: "" });
+    expect(Object.keys(res.json).sort()).toEqual(["created_at", "error", "id", "input", "logs", "model", "status", "urls", "version"]);
+    expect(Object.keys(res.json.urls).sort()).toEqual(["cancel", "get"]);
+    const read = await call(emu, "GET", res.json.urls.get);
+    expect(read.json).toMatchObject({ output: null, data_removed: false });
+    expect(Object.keys(read.json.urls).sort()).toEqual(["cancel", "get", "stream", "web"]);
     await new Promise((r) => setTimeout(r, 200));
     const done = await call(emu, "GET", `/predictions/${res.json.id}`);
     expect(done.json.status).toBe("succeeded");
@@ -173,7 +177,8 @@ describe("predictions", () => {
 
   it("the stream URL sends the outputs as server-sent events", async () => {
     const res = await predict(LOCKED);
-    const text = await (await fetch(res.json.urls.stream)).text();
+    const read = await call(emu, "GET", `/predictions/${res.json.id}`);
+    const text = await (await fetch(read.json.urls.stream)).text();
     const outputs = [...text.matchAll(/^event: output\ndata: (.+)$/gm)].map((m) => m[1]);
     expect(outputs).toHaveLength(3);
     expect(text).toMatch(/event: done\n/);

@@ -15,7 +15,7 @@ describe("rate limits", () => {
       const res = await call(emu, "GET", "/account");
       expect(res.status).toBe(200);
       remaining.push(res.headers.get("ratelimit-remaining")!);
-      expect(Number(res.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
+      expect(res.headers.get("ratelimit-reset")).toBe("1");
     }
     expect(remaining).toEqual(["4", "3", "2", "1", "0"]);
     emu.advance(20_000);
@@ -24,10 +24,30 @@ describe("rate limits", () => {
     expect(limited.contentType).toMatch(/^application\/problem\+json/);
     expect(limited.json).toEqual({ detail: "Request was throttled. Your rate limit resets in ~40s.", status: 429 });
     expect(limited.headers.get("ratelimit-remaining")).toBe("0");
-    expect(limited.headers.get("ratelimit-reset")).toBe("40");
-    expect(limited.headers.get("retry-after")).toBe("40");
+    // As recorded on every answer: the header says 1 whatever the body says; no Retry-After by default.
+    expect(limited.headers.get("ratelimit-reset")).toBe("1");
+    expect(limited.headers.get("retry-after")).toBeNull();
     emu.advance(40_000);
     expect((await call(emu, "GET", "/account")).status).toBe(200);
+  });
+
+  it("keeps prediction reads in a bucket of their own, and files outside any", async () => {
+    const reads = await startEmulator({ rateLimit: { predictionReadsPerMinute: 2, otherPerMinute: 100 } });
+    try {
+      const d = await createModel(reads, "reads");
+      const created = await call(reads, "POST", "/predictions", { body: { version: `${d}:${reads.createVersion(d)}`, input: { prompt: "x" } } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await call(reads, "GET", `/predictions/${created.json.id}`)).status);
+      expect(statuses).toEqual([200, 200, 429]);
+      const other = await call(reads, "GET", "/account");
+      expect(other.status).toBe(200);
+      expect(other.headers.get("ratelimit-remaining")).toBe("98");
+      const files = await call(reads, "GET", "/files");
+      expect(files.status).toBe(200);
+      expect(files.headers.get("ratelimit-remaining")).toBeNull();
+    } finally {
+      await reads.close();
+    }
   });
 
   it("keeps prediction creations in their own bucket", async () => {
@@ -44,16 +64,16 @@ describe("rate limits", () => {
     expect(other.headers.get("ratelimit-remaining")).toBe("3");
   });
 
-  it("is per account, and Retry-After can be switched off", async () => {
+  it("is per account, and Retry-After can be switched on", async () => {
     const quiet = await startEmulator({
       accounts: [{ token: "test-token-alice", username: "alice" }, { token: "test-token-bob", username: "bob" }],
-      rateLimit: { otherPerMinute: 1, retryAfterHeader: false },
+      rateLimit: { otherPerMinute: 1, retryAfterHeader: true },
     });
     try {
       expect((await call(quiet, "GET", "/account")).status).toBe(200);
       const limited = await call(quiet, "GET", "/account");
       expect(limited.status).toBe(429);
-      expect(limited.headers.get("retry-after")).toBeNull();
+      expect(limited.headers.get("retry-after")).toBe("60");
       expect((await call(quiet, "GET", "/account", { token: "test-token-bob" })).status).toBe(200);
     } finally {
       await quiet.close();
@@ -107,7 +127,7 @@ describe("faults", () => {
     const res = await call(emu, "GET", "/account");
     expect(res.status).toBe(429);
     expect(res.json).toEqual({ detail: "Request was throttled. Your rate limit resets in ~7s.", status: 429 });
-    expect(res.headers.get("ratelimit-reset")).toBe("7");
+    expect(res.headers.get("ratelimit-reset")).toBe("1");
     expect(res.headers.get("retry-after")).toBe("2");
     expect((await call(emu, "GET", "/account")).status).toBe(200);
   });

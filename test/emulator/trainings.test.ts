@@ -127,13 +127,18 @@ describe("trainings", () => {
     expect(emu.models.get(dest)?.versions.size).toBe(0);
   });
 
-  it("the create-response urls (pointing at /predictions) also serve and cancel the training", async () => {
+  it("the create and cancel answers' urls point at /predictions, as recorded, but a training is not served there", async () => {
     const dest = await createModel(emu, "via-predictions");
     const created = await createTraining(emu, dest);
-    const viaPredictions = await call(emu, "GET", created.json.urls.get);
-    expect(viaPredictions.status).toBe(200);
-    expect(viaPredictions.json.id).toBe(created.json.id);
-    expect((await call(emu, "POST", created.json.urls.cancel)).json.status).toBe("canceled");
+    const id = created.json.id;
+    expect(created.json.urls).toEqual({ cancel: `${emu.url}/predictions/${id}/cancel`, get: `${emu.url}/predictions/${id}` });
+    expect((await call(emu, "GET", created.json.urls.get)).status).toBe(404);
+    expect((await call(emu, "POST", created.json.urls.cancel)).status).toBe(404);
+    expect(emu.trainings.get(id)?.status).not.toBe("canceled");
+    const canceled = await call(emu, "POST", `/trainings/${id}/cancel`);
+    expect(canceled.json.status).toBe("canceled");
+    expect(canceled.json.urls).toEqual({ cancel: `${emu.url}/predictions/${id}/cancel`, get: `${emu.url}/predictions/${id}` });
+    expect((await call(emu, "GET", `/trainings/${id}`)).json.urls).toEqual({ cancel: `${emu.url}/trainings/${id}/cancel`, get: `${emu.url}/trainings/${id}` });
   });
 
   it("refuses a destination that is missing or belongs to someone else", async () => {

@@ -148,6 +148,23 @@ describe("trainings", () => {
     expect(ref.versionId).toMatch(HEX64);
   });
 
+  it("asks /trainings/{id} only: never the /predictions/{id} its create and cancel answers point at", async () => {
+    const dest = `${emu.owner}/train-urls`;
+    emu.createModel(dest, { visibility: "private" });
+    const gw = gatewayFor(emu);
+    const created = await gw.createTraining(trainingParams(dest));
+    await gw.getTraining(created.id);
+    const canceled = await gw.cancelTraining(created.id);
+    expect(canceled.status).toBe("canceled");
+    for await (const t of gw.listTrainings()) if (t.id === created.id) break;
+    const asked = emu.requests.map((r) => `${r.method} ${r.path}`);
+    expect(asked.filter((line) => line.includes(created.id))).toEqual([
+      `GET /v1/trainings/${created.id}`,
+      `POST /v1/trainings/${created.id}/cancel`,
+    ]);
+    expect(emu.requestsTo("*", /^\/v1\/predictions\//)).toEqual([]);
+  });
+
   it("reports aborted as a terminal status", async () => {
     const dest = `${emu.owner}/train-aborted`;
     emu.createModel(dest, { visibility: "private" });

@@ -31,6 +31,10 @@ forEachBackend((backend) => {
     expect(steps.length).toBeGreaterThan(1);
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
     expect(seen.at(-1)).toEqual(done);
+    // Followed at /trainings/{id}, never at the /predictions/{id} the create answer points at.
+    const [training] = [...emu.trainings.keys()];
+    expect(emu.requestsTo("GET", `/v1/trainings/${training}`).length).toBeGreaterThan(1);
+    expect(emu.requestsTo("*", /^\/v1\/predictions/)).toEqual([]);
   });
 
   it("throws TRAINING_FAILED with Replicate's error, TRAINING_CANCELED, and NO_ACTIVE_TRAINING", async () => {

@@ -107,7 +107,8 @@ export function deleteFileHandler(ctx: Ctx): Reply {
 export function listFilesHandler(ctx: Ctx): Reply {
   const { state } = ctx;
   const mine = [...state.files.values()].filter((f) => f.account === ctx.account.username && liveFile(state, f.id));
-  const page = paginate(state, mine, ctx.query.get("cursor") ?? undefined, apiUrl(state, "/files"));
+  // Ordered by id, as the recorded list is (not by upload time).
+  const page = paginate(state, mine, ctx.query.get("cursor") ?? undefined, apiUrl(state, "/files"), undefined, (f) => f.id);
   if (!page) return notFound();
   return { status: 200, json: { ...page, results: page.results.map((f) => renderFile(state, f)) }, contentType: JSON_UTF8 };
 }

@@ -88,7 +88,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (!version) throw new Error(`emulator has no version ${modelId}:${versionId}`);
       version.openapi_schema.components.schemas.Input = inputSchema as JsonSchema;
     },
-    createVersion: (modelId, opts = {}) => plantVersion(state, modelId, opts.inputSchema),
+    createVersion: (modelId, opts = {}) => plantVersion(state, modelId, opts),
     deleteVersion: (modelId, versionId) => removeVersion(requireModel(state, modelId), versionId),
     createModel(modelId, opts = {}) {
       const [owner, name] = modelId.split("/");

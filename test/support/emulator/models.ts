@@ -53,9 +53,9 @@ export function requireModel(state: State, modelId: string): EmulatedModel {
   return model;
 }
 
-export function plantVersion(state: State, modelId: string, inputSchema?: object): string {
-  const openapi = trainedModelOpenApi(inputSchema as JsonSchema | undefined);
-  return addVersion(state, requireModel(state, modelId), openapi).id;
+export function plantVersion(state: State, modelId: string, opts: { inputSchema?: object; id?: string; openapiSchema?: object } = {}): string {
+  const openapi = (opts.openapiSchema as OpenApiSchema | undefined) ?? trainedModelOpenApi(opts.inputSchema as JsonSchema | undefined);
+  return addVersion(state, requireModel(state, modelId), openapi, opts.id).id;
 }
 
 /** A model the caller may see: public, or owned by the caller. */
@@ -80,6 +80,7 @@ export function renderModel(state: State, model: EmulatedModel): Record<string, 
     license_url: null,
     run_count: model.run_count,
     cover_image_url: null,
+    created_at: model.created_at,
     default_example: null,
     is_official: false,
     latest_version: model.latest_version ? renderVersion(model.latest_version) : null,

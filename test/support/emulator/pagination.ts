@@ -1,6 +1,7 @@
 /**
- * Cursor pagination as Replicate does it: newest first, `next`/`previous` are absolute URLs with
- * an opaque `?cursor=`. The cursor holds a position, not an offset, so new items never shift pages.
+ * Cursor pagination as Replicate does it: `next`/`previous` are absolute URLs with an opaque
+ * `?cursor=`. The cursor holds the position (the sort key of the page's edge), not an offset, so new
+ * items never shift pages. Lists are newest first, except files, which the recording lists by id.
  */
 import type { State } from "./state.js";
 
@@ -12,45 +13,55 @@ export interface Page<T> {
   results: T[];
 }
 
+/** An item's place in the list: ascending `key` order. */
+export type SortKey<T> = (item: T) => string | number;
+
 export function paginate<T extends object>(
   state: State,
   items: Iterable<T>,
   cursor: string | undefined,
   pageUrl: string,
   pageSize = PAGE_SIZE,
+  sortKey: SortKey<T> = (item) => -(state.seq.get(item) ?? 0),
 ): Page<T> | undefined {
-  const seqOf = (item: T) => state.seq.get(item) ?? 0;
-  const newestFirst = [...items].sort((a, b) => seqOf(b) - seqOf(a));
+  const before = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
+  const ordered = [...items].sort((a, b) => before(sortKey(a), sortKey(b)));
   let page: T[];
   if (cursor === undefined) {
-    page = newestFirst.slice(0, pageSize);
+    page = ordered.slice(0, pageSize);
   } else {
     const position = decodeCursor(cursor);
     if (!position) return undefined;
     if (position.reverse) {
-      const newer = newestFirst.filter((item) => seqOf(item) > position.seq);
-      page = newer.slice(Math.max(0, newer.length - pageSize));
+      const earlier = ordered.filter((item) => before(sortKey(item), position.key) < 0);
+      page = earlier.slice(Math.max(0, earlier.length - pageSize));
     } else {
-      page = newestFirst.filter((item) => seqOf(item) < position.seq).slice(0, pageSize);
+      page = ordered.filter((item) => before(sortKey(item), position.key) > 0).slice(0, pageSize);
     }
   }
   const first = page[0];
   const last = page[page.length - 1];
-  const hasOlder = last !== undefined && newestFirst.some((item) => seqOf(item) < seqOf(last));
-  const hasNewer = first !== undefined && newestFirst.some((item) => seqOf(item) > seqOf(first));
+  const hasLater = last !== undefined && ordered.some((item) => before(sortKey(item), sortKey(last)) > 0);
+  const hasEarlier = first !== undefined && ordered.some((item) => before(sortKey(item), sortKey(first)) < 0);
   return {
-    next: hasOlder ? `${pageUrl}?cursor=${encodeCursor(seqOf(last!), false)}` : null,
-    previous: hasNewer ? `${pageUrl}?cursor=${encodeCursor(seqOf(first!), true)}` : null,
+    next: hasLater ? `${pageUrl}?cursor=${encodeCursor(sortKey(last!), false)}` : null,
+    previous: hasEarlier ? `${pageUrl}?cursor=${encodeCursor(sortKey(first!), true)}` : null,
     results: page,
   };
 }
 
-function encodeCursor(seq: number, reverse: boolean): string {
-  return encodeURIComponent(Buffer.from(`${reverse ? "r=1&" : ""}p=${seq}`).toString("base64"));
+function encodeCursor(key: string | number, reverse: boolean): string {
+  return encodeURIComponent(Buffer.from(JSON.stringify({ p: key, ...(reverse ? { r: 1 } : {}) })).toString("base64"));
 }
 
-function decodeCursor(cursor: string): { seq: number; reverse: boolean } | undefined {
-  const text = Buffer.from(cursor, "base64").toString("utf8");
-  const m = /^(r=1&)?p=(\d+)$/.exec(text);
-  return m ? { seq: Number(m[2]), reverse: m[1] !== undefined } : undefined;
+function decodeCursor(cursor: string): { key: string | number; reverse: boolean } | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64").toString("utf8"));
+    if (!value || typeof value !== "object") return undefined;
+    const { p, r } = value as { p?: unknown; r?: unknown };
+    if (typeof p !== "string" && typeof p !== "number") return undefined;
+    return { key: p, reverse: r === 1 };
+  } catch {
+    return undefined;
+  }
 }

@@ -9,7 +9,7 @@ import { paginate } from "./pagination.js";
 import type { Ctx } from "./router.js";
 import { apiUrl, assignSeq, type State } from "./state.js";
 import { tqdmBar } from "./training-logs.js";
-import { cancelTrainingHandler, checkWebhookFields, getTrainingHandler } from "./trainings.js";
+import { checkWebhookFields } from "./trainings.js";
 import type { EmulatedModel, EmulatedPrediction, EmulatedVersion, TerminalStatus } from "./types.js";
 
 export const NSFW_ERROR = "All generated images contained NSFW content. Try running it again with a different prompt.";
@@ -100,7 +100,7 @@ export async function createPredictionHandler(ctx: Ctx): Promise<Reply> {
   assignSeq(state, prediction);
   refreshPrediction(state, prediction);
   const wait = preferWaitSeconds(ctx.headers.prefer);
-  if (wait === undefined) return json(201, renderPrediction(state, prediction));
+  if (wait === undefined) return json(201, renderCreatedPrediction(state, prediction));
   const deadline = Date.now() + wait * 1000;
   while (prediction.completedAt === null && Date.now() < deadline && !ctx.signal.aborted) {
     await new Promise((r) => setTimeout(r, Math.min(10, deadline - Date.now())));
@@ -147,6 +147,13 @@ function logsOf(state: State, p: EmulatedPrediction): string {
   return lines.join("\n");
 }
 
+/** The answer to a create without `Prefer: wait`: the short shape of every recorded create. */
+export function renderCreatedPrediction(state: State, p: EmulatedPrediction): Record<string, unknown> {
+  const { id, model, version, input, logs, error, status, created_at, urls } = renderPrediction(state, p);
+  const { get, cancel } = urls as Record<string, string>;
+  return { id, model, version, input, logs, error, status, created_at, urls: { cancel, get } };
+}
+
 export function renderPrediction(state: State, p: EmulatedPrediction): Record<string, unknown> {
   const ran = p.completedAt !== null && p.startedAt !== null;
   return {
@@ -170,6 +177,7 @@ export function renderPrediction(state: State, p: EmulatedPrediction): Record<st
     },
     metrics: ran ? { predict_time: (p.completedAt! - p.startedAt!) / 1000, total_time: (p.completedAt! - p.createdAt) / 1000 } : {},
     source: "api",
+    webhook_completed: null,
   };
 }
 
@@ -178,15 +186,16 @@ function ownPrediction(ctx: Ctx): EmulatedPrediction | undefined {
   return p && p.account === ctx.account.username ? p : undefined;
 }
 
-/** Trainings are predictions underneath: their create response points here, so this serves them too. */
+/**
+ * A training's create and cancel answers point their urls here, but a training is not served here:
+ * a client that followed those urls would poll the wrong resource, so this answers 404 for them.
+ */
 export function getPredictionHandler(ctx: Ctx): Reply {
-  if (ctx.state.trainings.has(ctx.params[0]!)) return getTrainingHandler(ctx);
   const p = ownPrediction(ctx);
   return p ? json(200, renderPrediction(ctx.state, p)) : notFound();
 }
 
 export function cancelPredictionHandler(ctx: Ctx): Reply {
-  if (ctx.state.trainings.has(ctx.params[0]!)) return cancelTrainingHandler(ctx);
   const p = ownPrediction(ctx);
   if (!p) return notFound();
   completePrediction(p, "canceled", ctx.state.clock.now());

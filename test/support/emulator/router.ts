@@ -1,6 +1,7 @@
 /** The route table: which handler answers which method and path, and which rate-limit bucket it uses. */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Reply } from "./http-util.js";
+import type { Bucket } from "./rate-limit.js";
 import type { Account, State } from "./state.js";
 
 export interface Ctx {
@@ -29,7 +30,7 @@ export interface Route {
   handler: Handler;
   /** false for replicate.delivery-like downloads. */
   auth: boolean;
-  bucket: "predictions" | "other";
+  bucket: Bucket;
 }
 
 export function route(method: string, path: string, handler: Handler, opts: Partial<Pick<Route, "auth" | "bucket">> = {}): Route {

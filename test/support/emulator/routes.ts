@@ -18,6 +18,9 @@ import {
 import { route, type Route } from "./router.js";
 import { cancelTrainingHandler, createTrainingHandler, getTrainingHandler, listTrainingsHandler } from "./trainings.js";
 
+/** The recorded file calls carry no rate-limit headers (their limits are unknown, so none are enforced). */
+const NO_RATE_HEADERS = { bucket: "none" } as const;
+
 export const ROUTES: Route[] = [
   route("GET", "/v1/account", accountHandler),
   route("POST", "/v1/models", createModelHandler),
@@ -28,14 +31,14 @@ export const ROUTES: Route[] = [
   route("GET", "/v1/trainings", listTrainingsHandler),
   route("GET", "/v1/trainings/:id", getTrainingHandler),
   route("POST", "/v1/trainings/:id/cancel", cancelTrainingHandler),
-  route("GET", "/v1/files", listFilesHandler),
-  route("POST", "/v1/files", createFileHandler),
-  route("GET", "/v1/files/:id", getFileHandler),
-  route("DELETE", "/v1/files/:id", deleteFileHandler),
-  route("GET", "/v1/files/:id/download", downloadFileHandler),
+  route("GET", "/v1/files", listFilesHandler, NO_RATE_HEADERS),
+  route("POST", "/v1/files", createFileHandler, NO_RATE_HEADERS),
+  route("GET", "/v1/files/:id", getFileHandler, NO_RATE_HEADERS),
+  route("DELETE", "/v1/files/:id", deleteFileHandler, NO_RATE_HEADERS),
+  route("GET", "/v1/files/:id/download", downloadFileHandler, NO_RATE_HEADERS),
   route("GET", "/v1/predictions", listPredictionsHandler),
   route("POST", "/v1/predictions", createPredictionHandler, { bucket: "predictions" }),
-  route("GET", "/v1/predictions/:id", getPredictionHandler),
+  route("GET", "/v1/predictions/:id", getPredictionHandler, { bucket: "prediction-reads" }),
   route("POST", "/v1/predictions/:id/cancel", cancelPredictionHandler),
   route("GET", "/v1/webhooks/default/secret", webhookSecretHandler),
   route("GET", "/delivery/:id/:file", deliveryHandler, { auth: false }),

@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   steps: number | undefined;
   predictionMs: number;
   predictionsPerMinute: number;
+  predictionReadsPerMinute: number;
   otherPerMinute: number;
   retryAfterHeader: boolean;
   outputTtlMs: number;
@@ -76,8 +77,9 @@ export function createState(opts: EmulatorOptions, clock: Clock): State {
       steps: opts.training?.steps,
       predictionMs: opts.prediction?.durationMs ?? 100,
       predictionsPerMinute: opts.rateLimit?.predictionsPerMinute ?? 600,
+      predictionReadsPerMinute: opts.rateLimit?.predictionReadsPerMinute ?? 60_000,
       otherPerMinute: opts.rateLimit?.otherPerMinute ?? 3000,
-      retryAfterHeader: opts.rateLimit?.retryAfterHeader ?? true,
+      retryAfterHeader: opts.rateLimit?.retryAfterHeader ?? false,
       outputTtlMs: opts.outputTtlMs ?? 3_600_000,
       maxModelsPerAccount: opts.maxModelsPerAccount ?? 1000,
       maxFileBytes: opts.maxFileBytes ?? 100 * 1024 * 1024,

@@ -140,7 +140,12 @@ function logsOf(state: State, t: EmulatedTraining): string {
   return t.error ? `${text}\n${t.error}` : text;
 }
 
-/** The body of the create response: its urls wrongly point at /predictions, as the real API's do. */
+/** The urls of a create or cancel answer point at /predictions, as the real API's do (the emulator answers 404 there). */
+function predictionUrls(state: State, t: EmulatedTraining): Record<string, string> {
+  return { cancel: apiUrl(state, `/predictions/${t.id}/cancel`), get: apiUrl(state, `/predictions/${t.id}`) };
+}
+
+/** The body of the create response (recorded: these keys only). */
 export function renderCreatedTraining(state: State, t: EmulatedTraining): Record<string, unknown> {
   return {
     id: t.id,
@@ -151,11 +156,7 @@ export function renderCreatedTraining(state: State, t: EmulatedTraining): Record
     error: t.error,
     status: t.status,
     created_at: isoMicros(t.createdAt),
-    urls: {
-      cancel: apiUrl(state, `/predictions/${t.id}/cancel`),
-      get: apiUrl(state, `/predictions/${t.id}`),
-      web: `${state.origin}/p/${t.id}`,
-    },
+    urls: predictionUrls(state, t),
   };
 }
 
@@ -176,7 +177,6 @@ export function renderTraining(state: State, t: EmulatedTraining): Record<string
     urls: {
       get: apiUrl(state, `/trainings/${t.id}`),
       cancel: apiUrl(state, `/trainings/${t.id}/cancel`),
-      web: `${state.origin}/p/${t.id}`,
     },
     model: t.model,
     version: t.version,
@@ -199,7 +199,7 @@ export function cancelTrainingHandler(ctx: Ctx): Reply {
   const t = ownTraining(ctx);
   if (!t) return notFound();
   completeTraining(ctx.state, t, "canceled", ctx.state.clock.now());
-  return json(200, renderTraining(ctx.state, t));
+  return json(200, { ...renderTraining(ctx.state, t), urls: predictionUrls(ctx.state, t) });
 }
 
 export function listTrainingsHandler(ctx: Ctx): Reply {

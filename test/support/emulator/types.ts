@@ -1,4 +1,4 @@
-/** The emulator's public types: the agreed API of /work/notes/emulator-api.md plus a few additions. */
+/** The emulator's public types: what tests may call and read (README.md describes the behaviour). */
 
 export interface EmulatorAccount {
   token: string;
@@ -22,9 +22,13 @@ export interface EmulatorOptions {
   };
   prediction?: { durationMs?: number };
   rateLimit?: {
+    /** Prediction creations. Default 600. */
     predictionsPerMinute?: number;
+    /** GET /predictions/{id}, a bucket of its own in the recordings. Default 60 000. */
+    predictionReadsPerMinute?: number;
+    /** Everything else but files. Default 3000. */
     otherPerMinute?: number;
-    /** Send `Retry-After` on 429 (unconfirmed for the real server). Default true. */
+    /** Send `Retry-After` on 429 (unconfirmed for the real server, so off by default). */
     retryAfterHeader?: boolean;
   };
   /** Default 3_600_000 after a prediction completes: data_removed, output URLs 404. */
@@ -223,7 +227,8 @@ export interface Emulator {
   finishTraining(id: string, outcome: TerminalStatus): void;
   withholdImages(count: number): void;
   setVersionSchema(modelId: string, versionId: string, inputSchema: object): void;
-  createVersion(modelId: string, opts?: { inputSchema?: object }): string;
+  /** A new latest version: the trained-model schema (or `inputSchema` in it), or a whole `openapiSchema`; `id` to choose it. */
+  createVersion(modelId: string, opts?: { inputSchema?: object; openapiSchema?: object; id?: string }): string;
   deleteVersion(modelId: string, versionId: string): void;
   createModel(
     modelId: string,
