@@ -3,6 +3,8 @@
  * The class says which kind of failure it is; only the CLI turns a kind into an exit status
  * (src/cli/exit-codes.ts).
  */
+import type { GenerationResult } from "./generation/generate.js";
+
 export type ErrorDetails = Record<string, unknown>;
 
 export class SselfieError extends Error {
@@ -79,6 +81,27 @@ export class ConfigError extends SselfieError {
 export class DatabaseError extends SselfieError {
   constructor(message: string, details: ErrorDetails = {}, code = "DATABASE_ERROR", cause?: unknown) {
     super(code, message, details, cause);
+  }
+}
+
+/**
+ * A generation ran and was recorded, but some of its images could not be downloaded after retries
+ * (exit 1). `result` is the generation as far as it went: the files that were saved, and in
+ * `failedDownloads` the outputs whose URLs the record keeps (recoverGeneration can fetch them
+ * again within the hour).
+ */
+export class DownloadIncompleteError extends OutcomeError {
+  readonly result: GenerationResult;
+
+  constructor(result: GenerationResult) {
+    const failed = result.failedDownloads;
+    super(
+      "DOWNLOAD_INCOMPLETE",
+      `${failed.length} of ${result.files.length + failed.length} images could not be downloaded ` +
+        `(${failed.map((f) => `#${f.index}: ${f.error}`).join("; ")}); generation #${result.generationId} keeps their URLs.`,
+      { generationId: result.generationId, predictionId: result.predictionId, failedDownloads: failed },
+    );
+    this.result = result;
   }
 }
 

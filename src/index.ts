@@ -1,6 +1,37 @@
-/** The public SDK surface of sselfie. */
-export { createSselfie, type Sselfie, type SselfieOptions, type InitResult } from "./sselfie.js";
-export { loadConfig, defaultHome, type SselfieConfig, type ConfigFlags } from "./config.js";
+/**
+ * The public SDK surface: one facade (`createSselfie` -> `Sselfie`), its option, parameter and
+ * result types, the error classes, the locked constants and the pure validators. Nothing else:
+ * use-case functions, the database and the gateway stay private behind the facade. The CLI
+ * (src/cli) imports from this file only.
+ */
+export { createSselfie, type Sselfie, type SselfieOptions, type InitResult, type MigrateResult } from "./sselfie.js";
+export type { RequestOptions } from "./sdk/request-options.js";
+export type { StartTrainingParams, StartTrainingResult, TrainingStatusResult, WaitOptions } from "./sdk/trainings.js";
+export type {
+  CreateGenerationParams,
+  RecoverGenerationParams,
+  GenerationOptions,
+  GenerationProgress,
+  GenerationResult,
+} from "./sdk/generations.js";
+export type { UserModelRef } from "./sdk/models.js";
+export type { CreateOperatorParams, AuthenticateParams, Operator, CreatedOperator, Principal } from "./sdk/operators.js";
+export type { AuditParams, AuditProgress, AuditReport } from "./sdk/audit.js";
+export type { WebhookHandleOptions, WebhookRequest, WebhookResult } from "./sdk/webhooks.js";
+export type { DatasetsResource, PrepareParams, PrepareOptions, PrepareResult } from "./datasets/index.js";
+export type { PrepareProgress, PrepareReport, DatasetSummary } from "./datasets/types.js";
+export type { ReconcileCallOptions, ReconcileItemError, ReconcileProgress, ReconcileReport } from "./reconcile/index.js";
+export type { AuditRule, Violation, UnverifiedModel } from "./audit/index.js";
+
+export {
+  loadConfig,
+  defaultHome,
+  configFilePath,
+  readConfigFile,
+  type SselfieConfig,
+  type ConfigFlags,
+  type ConfigFile,
+} from "./config.js";
 export {
   SselfieError,
   InvalidInputError,
@@ -8,12 +39,14 @@ export {
   AuthorizationError,
   StateError,
   OutcomeError,
+  DownloadIncompleteError,
   ReplicateError,
   ConfigError,
   DatabaseError,
   isSselfieError,
   type ErrorDetails,
 } from "./errors.js";
+export { WebhookVerificationError, WEBHOOK_TOLERANCE_SECONDS } from "./webhooks/index.js";
 export {
   TRAINER_OWNER,
   TRAINER_NAME,
@@ -24,55 +57,13 @@ export {
   SEED_MIN,
   SEED_MAX,
   validateUserId,
+  validateSeed,
   destinationModelName,
   destinationModelId,
   triggerWord,
-  hashInput,
 } from "./locked.js";
 export { SCOPES, type Scope } from "./operators/tokens.js";
-export type { Operator, CreatedOperator, Principal } from "./operators/operators.js";
-export type { Database, Queryable, Transaction } from "./db/types.js";
-export {
-  startTraining,
-  refreshTraining,
-  getTrainingStatus,
-  waitForTraining,
-  cancelTraining,
-  STEPS_MIN,
-  STEPS_MAX,
-  type StartTrainingParams,
-  type StartTrainingResult,
-  type TrainingStatusResult,
-  type WaitForTrainingOptions,
-} from "./training/index.js";
-export { inspectImageSet, packageImageSet, INVALID_IMAGES } from "./training/dataset/index.js";
-export {
-  generate,
-  resolveUserModel,
-  recoverGeneration,
-  applyPredictionUpdate,
-  preparePrompt,
-  type GenerateOptions,
-  type GenerationResult,
-  type UserModelRef,
-} from "./generation/index.js";
-export {
-  handleReplicateWebhook,
-  verifyReplicateWebhook,
-  WebhookVerificationError,
-  WEBHOOK_TOLERANCE_SECONDS,
-  type WebhookRequest,
-  type WebhookResult,
-} from "./webhooks/index.js";
-export type { SselfieContext } from "./context.js";
-export {
-  runAudit,
-  toSarif,
-  AUDIT_RULES,
-  auditRule,
-  type AuditOptions,
-  type AuditReport,
-  type AuditRule,
-  type Violation,
-  type UnverifiedModel,
-} from "./audit/index.js";
+export { validateOperatorName, validateScopes } from "./operators/operators.js";
+export { STEPS_MIN, STEPS_MAX, validateSteps } from "./training/index.js";
+export { preparePrompt, PROMPT_MAX_LENGTH, type PreparedPrompt } from "./generation/index.js";
+export { toSarif, AUDIT_RULES, auditRule } from "./audit/index.js";

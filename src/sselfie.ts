@@ -1,6 +1,8 @@
 /**
- * createSselfie(options) -> the SDK object the CLI and backend services use. close() releases
- * everything this object opened (never a pool handed in by the caller).
+ * createSselfie(options) -> the SDK object (a `Sselfie`) that the CLI and backend services use.
+ * Resources with verbs, openai-node style: `sselfie.trainings.start(params, { actor, signal })`.
+ * The database and the Replicate gateway stay private behind it; close() releases everything this
+ * object opened (never a pool handed in by the caller).
  */
 import { tmpdir } from "node:os";
 import type { Pool } from "pg";
@@ -8,35 +10,20 @@ import { defaultHome } from "./config.js";
 import type { SselfieContext } from "./context.js";
 import { DEFAULT_SCHEMA, openDatabase } from "./db/connect.js";
 import { noDatabase } from "./db/no-database.js";
-import { createDatasetsResource } from "./datasets/index.js";
-import { migrate, schemaStatus } from "./db/migrate.js";
+import { createDatasetsResource, type DatasetsResource } from "./datasets/index.js";
+import type { MigrateResult } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
-import { ConfigError, DatabaseError } from "./errors.js";
-import {
-  authenticate,
-  bootstrapFirstAdmin,
-  createOperator,
-  listOperators,
-  revokeOperator,
-  type CreatedOperator,
-  type Operator,
-  type Principal,
-} from "./operators/operators.js";
-import type { Scope } from "./operators/tokens.js";
+import { ConfigError } from "./errors.js";
+import { bootstrapFirstAdmin, type CreatedOperator } from "./operators/operators.js";
 import type { ReplicateGateway, ReplicateGatewayOptions } from "./replicate/index.js";
-import { generate, recoverGeneration, resolveUserModel, type GenerateOptions, type RecoverOptions } from "./generation/index.js";
-import {
-  cancelTraining,
-  getTrainingStatus,
-  refreshTraining,
-  startTraining,
-  waitForTraining,
-  type StartTrainingParams,
-  type WaitForTrainingOptions,
-} from "./training/index.js";
-import { runAudit, type AuditOptions } from "./audit/index.js";
-import { handleReplicateWebhook, type WebhookOptions, type WebhookRequest } from "./webhooks/index.js";
+import { Audit } from "./sdk/audit.js";
+import { SdkCore, attachCore } from "./sdk/core.js";
+import { Generations } from "./sdk/generations.js";
+import { Models } from "./sdk/models.js";
+import { Operators } from "./sdk/operators.js";
 import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./reconcile/index.js";
+import { Trainings } from "./sdk/trainings.js";
+import { Webhooks } from "./sdk/webhooks.js";
 
 export interface SselfieOptions {
   /** A PostgreSQL connection string; without it (and without `pool`) the embedded database is used. */
@@ -64,11 +51,81 @@ export interface SselfieOptions {
 
 export interface InitResult {
   schemaVersion: number;
+  /** Migrations this call applied, in order (empty when the schema was up to date). */
   applied: number[];
+  /** The first `admin` operator, created only when there was none; its token is shown only here. */
   operator: CreatedOperator | null;
 }
 
-export async function createSselfie(options: SselfieOptions = {}) {
+export type { MigrateResult };
+
+/**
+ * The sselfie SDK: one object per process (or per backend service), from `createSselfie`.
+ * Every verb takes a parameters object (or a user id) and an options object
+ * `{ actor, signal, onProgress }`; every verb but `init`/`migrate` first checks that the schema
+ * is migrated (ConfigError `NOT_INITIALISED` otherwise). Errors are `SselfieError` subclasses with
+ * a stable `code`.
+ */
+export class Sselfie {
+  /** Prepare and check a user's photos (needs neither the database nor Replicate). */
+  readonly datasets: DatasetsResource;
+  /** Start, read, refresh, wait for and cancel users' trainings. */
+  readonly trainings: Trainings;
+  /** Generate from a user's own completed model, and recover an unfinished generation. */
+  readonly generations: Generations;
+  /** Resolve the one model a user may generate from. */
+  readonly models: Models;
+  /** Operators and their tokens: create, list, revoke, authenticate. */
+  readonly operators: Operators;
+  /** Check the locked architecture in the data (and at Replicate). */
+  readonly audit: Audit;
+  /** Apply Replicate's signed webhook deliveries. */
+  readonly webhooks: Webhooks;
+  readonly #core: SdkCore;
+
+  /** @internal Use `createSselfie(options)`. */
+  constructor(core: SdkCore) {
+    this.#core = core;
+    this.datasets = createDatasetsResource({ tmpDir: core.context.tmpDir });
+    this.trainings = new Trainings(core);
+    this.generations = new Generations(core);
+    this.models = new Models(core);
+    this.operators = new Operators(core);
+    this.audit = new Audit(core);
+    this.webhooks = new Webhooks(core);
+    attachCore(this, core);
+  }
+
+  /** Applies pending migrations; creates the first `admin` operator when there is none. */
+  async init(): Promise<InitResult> {
+    const { schemaVersion, applied } = await this.#core.migrate();
+    const operator = await bootstrapFirstAdmin(this.#core.db);
+    return { schemaVersion, applied, operator };
+  }
+
+  /** Applies pending migrations only (safe to run from many processes at once). */
+  migrate(): Promise<MigrateResult> {
+    return this.#core.migrate();
+  }
+
+  /**
+   * One pass over everything unfinished: trainings not in a final state, generations whose create
+   * went unanswered or whose images were not downloaded, stale `pending` claims. Safe to run in
+   * several processes at once; an item that fails is listed in `errors` and the pass goes on.
+   */
+  async reconcile(_params: Record<string, never> = {}, options: ReconcileCallOptions = {}): Promise<ReconcileReport> {
+    await this.#core.ready();
+    return reconcile(this.#core.context, options);
+  }
+
+  /** Releases what this object opened: the embedded database and its lock, or its own pool. Idempotent. */
+  async close(): Promise<void> {
+    await this.#core.db.close();
+  }
+}
+
+/** Opens the database (embedded by default) and returns the SDK object; Replicate is opened on first use. */
+export async function createSselfie(options: SselfieOptions = {}): Promise<Sselfie> {
   const home = options.home ?? defaultHome();
   const db: Database =
     options.database === false
@@ -114,92 +171,5 @@ export async function createSselfie(options: SselfieOptions = {}) {
       return owner;
     },
   };
-
-  return {
-    /** The database this object uses (for backends that want to run their own queries). */
-    db,
-    context: ctx,
-
-    /** Preparing a user's photos (no database or Replicate needed). */
-    datasets: createDatasetsResource({ tmpDir: ctx.tmpDir }),
-
-    /** Applies pending migrations; creates the first admin operator when there is none. */
-    async init(): Promise<InitResult> {
-      const { schemaVersion, applied } = await migrate(db);
-      const operator = await bootstrapFirstAdmin(db);
-      return { schemaVersion, applied, operator };
-    },
-    migrate: () => migrate(db),
-    schemaStatus: () => schemaStatus(db),
-
-    /** Refuses with NOT_INITIALISED unless the schema is fully migrated. */
-    async requireSchema(): Promise<void> {
-      const status = await schemaStatus(db);
-      if (status.tooNew) {
-        throw new DatabaseError(
-          `The database schema "${db.schema}" is at version ${status.schemaVersion}, newer than this sselfie knows (${status.latestVersion}): upgrade sselfie.`,
-          { current: status.schemaVersion, latest: status.latestVersion },
-          "SCHEMA_TOO_NEW",
-        );
-      }
-      if (status.pending.length > 0) {
-        throw new ConfigError(
-          status.schemaVersion === 0
-            ? `The database has no sselfie schema "${db.schema}" yet: run \`sselfie init\` first.`
-            : `The database schema is at version ${status.schemaVersion} but this sselfie needs ${status.latestVersion}: run \`sselfie init\`.`,
-          { current: status.schemaVersion, latest: status.latestVersion },
-          "NOT_INITIALISED",
-        );
-      }
-    },
-
-    authenticate: (token: string | undefined, scope: Scope | null, context: { action: string; userId?: string }) =>
-      authenticate(db, token, scope, context),
-
-    operators: {
-      create: (actor: Principal, input: { name: string; scopes: string | readonly string[] }) =>
-        createOperator(db, actor, input),
-      list: (): Promise<Operator[]> => listOperators(db),
-      revoke: (actor: Principal, name: string) => revokeOperator(db, actor, name),
-    },
-
-    /**
-     * Checks the images, ensures the user's private model, uploads and starts the locked trainer.
-     * `actor` names who acts (an operator, or a backend service) in operator_events.
-     */
-    train: (actor: string | null, params: StartTrainingParams) => startTraining(ctx, actor, params),
-    /** Refreshes the user's latest training from Replicate and stores the outcome. */
-    status: (actor: string | null, userId: string) => refreshTraining(ctx, actor, userId),
-    /** The stored status, without asking Replicate. */
-    storedStatus: (userId: string) => getTrainingStatus(ctx, userId),
-    waitForTraining: (actor: string | null, userId: string, opts?: WaitForTrainingOptions) =>
-      waitForTraining(ctx, actor, userId, opts),
-    cancel: (actor: string | null, userId: string) => cancelTraining(ctx, actor, userId),
-
-    /** The user's own `{owner}/{userId}-selfie-lora:{version}`, or a typed refusal. */
-    resolveUserModel: (userId: string, opts?: { actor?: string | null }) => resolveUserModel(ctx, userId, opts),
-    /** Generates with the locked input from the user's own completed model; downloads the PNGs. */
-    generate: (actor: string | null, opts: GenerateOptions) => generate(ctx, actor, opts),
-    /** Finds and finishes a generation whose create call got no answer. */
-    recoverGeneration: (actor: string | null, opts: RecoverOptions) => recoverGeneration(ctx, actor, opts),
-
-    /** Checks the locked architecture in the data (and at Replicate with `remote: true`); changes nothing. */
-    audit: (options?: AuditOptions) => runAudit(ctx, options),
-
-    /** Verifies and applies one Replicate webhook delivery (training or prediction). */
-    handleWebhook: (request: WebhookRequest, opts?: WebhookOptions) => handleReplicateWebhook(ctx, request, opts),
-
-    /**
-     * One pass over everything unfinished: trainings not in a final state, generations whose create
-     * went unanswered or whose images were not downloaded, stale `pending` claims. Safe to run in
-     * several processes at once; an item that fails is listed in `errors` and the pass goes on.
-     */
-    reconcile: (_params: Record<string, never> = {}, opts: ReconcileCallOptions = {}): Promise<ReconcileReport> => reconcile(ctx, opts),
-
-    async close(): Promise<void> {
-      await db.close();
-    },
-  };
+  return new Sselfie(new SdkCore(ctx));
 }
-
-export type Sselfie = Awaited<ReturnType<typeof createSselfie>>;

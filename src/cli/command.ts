@@ -1,8 +1,5 @@
 /** The shape of one CLI command: validate (no I/O), then run against the SDK, then render. */
-import type { SselfieConfig } from "../config.js";
-import type { Principal } from "../operators/operators.js";
-import type { Scope } from "../operators/tokens.js";
-import type { Sselfie } from "../sselfie.js";
+import type { Principal, Scope, Sselfie, SselfieConfig } from "../index.js";
 import type { Output } from "./output.js";
 
 export interface GlobalFlags {

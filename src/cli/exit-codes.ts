@@ -9,7 +9,7 @@ import {
   ReplicateError,
   SselfieError,
   StateError,
-} from "../errors.js";
+} from "../index.js";
 
 export const EXIT = {
   OK: 0,

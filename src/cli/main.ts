@@ -4,9 +4,7 @@
  * SSELFIE_DEBUG is set.
  */
 import { CommanderError } from "commander";
-import { isSselfieError } from "../errors.js";
 import type { CliCommand, GlobalFlags } from "./command.js";
-import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { Output } from "./output.js";
 import { buildProgram } from "./program.js";
 
@@ -19,7 +17,7 @@ export async function main(argv: string[] = process.argv, env: NodeJS.ProcessEnv
   const json = argv.includes("--json");
   const color = !argv.includes("--no-color") && !(env.NO_COLOR !== undefined && env.NO_COLOR !== "");
   const out = new Output({ json, color });
-  let code: number = EXIT.OK;
+  let code = 0;
 
   const program = buildProgram(
     {
@@ -38,15 +36,18 @@ export async function main(argv: string[] = process.argv, env: NodeJS.ProcessEnv
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    code = report(err, out, env);
+    code = await report(err, out, env);
   }
   process.exitCode = code;
   return code;
 }
 
-function report(err: unknown, out: Output, env: NodeJS.ProcessEnv): number {
+// The SDK and the exit-code map load only when there is an error to report: `--help` and
+// `--version` stay as light as commander itself.
+async function report(err: unknown, out: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  if (err instanceof CommanderError && (HELP_CODES.has(err.code) || err.exitCode === 0)) return 0;
+  const [{ isSselfieError }, { EXIT, exitCodeFor }] = await Promise.all([import("../index.js"), import("./exit-codes.js")]);
   if (err instanceof CommanderError) {
-    if (HELP_CODES.has(err.code) || err.exitCode === 0) return EXIT.OK;
     out.error("INVALID_USAGE", `${err.message.replace(/^error: /, "")} (see --help)`);
     return EXIT.INVALID_INPUT;
   }

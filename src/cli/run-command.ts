@@ -2,9 +2,7 @@
  * Runs one command in the order the contract requires: arguments (exit 2), configuration and
  * database (exit 6), token and scope (exit 3), confirmation, then the work itself.
  */
-import { loadConfig } from "../config.js";
-import { InvalidInputError } from "../errors.js";
-import { createSselfie } from "../sselfie.js";
+import { createSselfie, InvalidInputError, loadConfig } from "../index.js";
 import type { CliCommand, GlobalFlags } from "./command.js";
 import type { Output } from "./output.js";
 
@@ -43,9 +41,10 @@ export async function runCommand<O>(
   try {
     let principal = null;
     if (command.scope !== null) {
-      await sselfie.requireSchema();
       const userId = command.userId?.(options);
-      principal = await sselfie.authenticate(config.token, command.scope === "any" ? null : command.scope, {
+      principal = await sselfie.operators.authenticate({
+        token: config.token,
+        scope: command.scope === "any" ? null : command.scope,
         action: command.action,
         ...(userId ? { userId } : {}),
       });

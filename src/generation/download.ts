@@ -21,6 +21,8 @@ export interface DownloadOptions {
   maxBytes?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** Stops every download: their partial files are removed and downloadOutputs rejects with `signal.reason`. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_DOWNLOAD_ATTEMPTS = 3;
@@ -82,11 +84,13 @@ class Inspector {
   }
 }
 
-async function downloadOnce(url: string, target: string, opts: Required<Omit<DownloadOptions, "sleep">>): Promise<GenerationOutput> {
+type OnceOptions = Required<Omit<DownloadOptions, "sleep" | "signal">> & { signal: AbortSignal | undefined };
+
+async function downloadOnce(url: string, target: string, opts: OnceOptions): Promise<GenerationOutput> {
   const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.part`);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
-  const signal = timeout.signal;
+  const signal = opts.signal ? AbortSignal.any([timeout.signal, opts.signal]) : timeout.signal;
   let renamed = false;
   try {
     let response: Response;
@@ -143,6 +147,7 @@ async function downloadWithRetries(url: string, target: string, options: Downloa
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES,
     fetch: options.fetch ?? globalThis.fetch,
+    signal: options.signal,
   };
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last = "";
@@ -150,21 +155,37 @@ async function downloadWithRetries(url: string, target: string, options: Downloa
     try {
       return await downloadOnce(url, target, opts);
     } catch (err) {
+      options.signal?.throwIfAborted();
       last = err instanceof Error ? err.message : String(err);
       if (!(err instanceof DownloadError) || !err.retryable) break;
       if (attempt < opts.attempts) await sleep(250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 100));
+      options.signal?.throwIfAborted();
     }
   }
   return { url, file: null, size: null, sha256: null, error: last };
 }
 
-/** Every output, in the order given; a failed one has `file: null` and an `error`. */
+/**
+ * Every output, in the order given; a failed one has `file: null` and an `error`. When
+ * `options.signal` aborts, every download stops, nothing this call wrote stays on disk (partial or
+ * whole: none of it is recorded), and the call rejects with `signal.reason`.
+ */
 export async function downloadOutputs(
   urls: readonly string[],
   dir: string,
   predictionId: string,
   options: DownloadOptions = {},
 ): Promise<GenerationOutput[]> {
+  options.signal?.throwIfAborted();
   await mkdir(dir, { recursive: true });
-  return Promise.all(urls.map((url, i) => downloadWithRetries(url, join(dir, outputFileName(predictionId, i)), options)));
+  const settled = await Promise.allSettled(
+    urls.map((url, i) => downloadWithRetries(url, join(dir, outputFileName(predictionId, i)), options)),
+  );
+  const outputs = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  if (options.signal?.aborted || outputs.length < settled.length) {
+    await Promise.all(outputs.map((o) => (o.file ? rm(o.file, { force: true }) : undefined)));
+    options.signal?.throwIfAborted();
+    throw (settled.find((s) => s.status === "rejected") as PromiseRejectedResult).reason;
+  }
+  return outputs;
 }

@@ -26,6 +26,7 @@ import { saveVersionSchema } from "../db/version-schemas.js";
 import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
 import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
 import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
+import { abortableSleep } from "../abortable-sleep.js";
 import { predictionUpdate, predictionVersionRef } from "./apply-prediction.js";
 import { downloadOutputs, type DownloadOptions } from "./download.js";
 import { checkRecordedRequest, recordAttached, searchCreatedPrediction } from "./find-prediction.js";
@@ -59,6 +60,8 @@ export interface GenerateOptions {
   /** Give up following the prediction after this long (it keeps running; a webhook can still record it). */
   timeoutMs?: number;
   download?: DownloadOptions;
+  /** Stops following the prediction and downloading (rejects with `signal.reason`; partial files removed). */
+  signal?: AbortSignal;
 }
 
 export interface GenerationResult {
@@ -229,7 +232,7 @@ export interface FollowParams {
   outDir: string;
   prompt: { prompt: string; original: string; triggerWordAdded: boolean };
   guidanceKey: string;
-  opts: Pick<GenerateOptions, "onProgress" | "pollIntervalMs" | "timeoutMs" | "download">;
+  opts: Pick<GenerateOptions, "onProgress" | "pollIntervalMs" | "timeoutMs" | "download" | "signal">;
 }
 
 /** From a created prediction to verified files on disk, recording every step. */
@@ -271,7 +274,12 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
       await event("failed", { code: err.code, message: err.message });
       throw err;
     }
-    await new Promise((r) => setTimeout(r, interval));
+    try {
+      await abortableSleep(interval, opts.signal);
+    } catch (err) {
+      await event("failed", { code: "ABORTED", message: "stopped by the caller while waiting" }).catch(() => undefined);
+      throw err;
+    }
     try {
       prediction = await gateway.getPrediction(prediction.id);
     } catch (err) {
@@ -326,8 +334,16 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   opts.onProgress?.({ phase: "downloading", predictionId: prediction.id, count: urls.length });
   let outputs: GenerationOutput[];
   try {
-    outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), opts.download);
+    outputs = await downloadOutputs(urls, outDir, prediction.id.replace(/[^A-Za-z0-9_-]/g, "_"), {
+      ...opts.download,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (err) {
+    if (opts.signal?.aborted) {
+      await settle().catch(() => undefined);
+      await event("failed", { code: "ABORTED", message: "stopped by the caller while downloading" }).catch(() => undefined);
+      throw err;
+    }
     // Only the folder itself can fail here (each image's failure is reported per image).
     await settle().catch(() => undefined);
     await event("failed", { code: "DOWNLOAD_FAILED", message: (err as Error).message }).catch(() => undefined);

@@ -20,7 +20,7 @@ import { followPrediction, type GenerateOptions, type GenerationResult } from ".
  */
 export const SETTLE_AFTER_MS = 10 * 60_000;
 
-export interface RecoverOptions extends Pick<GenerateOptions, "onProgress" | "pollIntervalMs" | "timeoutMs" | "download"> {
+export interface RecoverOptions extends Pick<GenerateOptions, "onProgress" | "pollIntervalMs" | "timeoutMs" | "download" | "signal"> {
   generationId: number;
   /** Replicate's id of the prediction; defaults to the one recorded, else the account's predictions are searched. */
   predictionId?: string;

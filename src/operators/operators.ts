@@ -102,7 +102,7 @@ export async function bootstrapFirstAdmin(db: Database): Promise<CreatedOperator
 
 export async function createOperator(
   db: Database,
-  actor: Principal,
+  actor: string | null,
   input: { name: string; scopes: string | readonly string[] },
 ): Promise<CreatedOperator> {
   const name = validateOperatorName(input.name);
@@ -114,7 +114,7 @@ export async function createOperator(
       throw new StateError("OPERATOR_EXISTS", `An operator named "${name}" already exists; choose another name.`, { name });
     }
     await insertOperator(tx, db.s, { name, tokenHash: hashToken(token), tokenPrefix: tokenHint(token), scopes });
-    await appendEvent(tx, db.s, { operator: actor.name, action: "operators.create", details: { name, scopes } });
+    await appendEvent(tx, db.s, { operator: actor, action: "operators.create", details: { name, scopes } });
     return { name, scopes, token };
   });
 }
@@ -123,7 +123,7 @@ export async function listOperators(db: Database): Promise<Operator[]> {
   return (await listOperatorRows(db, db.s)).map(toOperator);
 }
 
-export async function revokeOperator(db: Database, actor: Principal, name: string): Promise<Operator> {
+export async function revokeOperator(db: Database, actor: string | null, name: string): Promise<Operator> {
   validateOperatorName(name);
   return db.transaction(async (tx) => {
     const row = await revokeOperatorRow(tx, db.s, name);
@@ -132,7 +132,7 @@ export async function revokeOperator(db: Database, actor: Principal, name: strin
         name,
       });
     }
-    await appendEvent(tx, db.s, { operator: actor.name, action: "operators.revoke", details: { name } });
+    await appendEvent(tx, db.s, { operator: actor, action: "operators.revoke", details: { name } });
     return toOperator(row);
   });
 }

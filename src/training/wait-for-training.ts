@@ -5,6 +5,7 @@ import { validateUserId } from "../locked.js";
 import { refreshTraining } from "./refresh-training.js";
 import type { ReconcileOptions } from "./reconcile.js";
 import type { TrainingStatusResult } from "./training-status.js";
+import { abortableSleep } from "../abortable-sleep.js";
 
 /** Trainings take minutes; one look every 2 s is far inside Replicate's 3,000 requests a minute. */
 export const DEFAULT_TRAINING_POLL_MS = 2_000;
@@ -46,22 +47,7 @@ export async function waitForTraining(
           userId: id,
         });
       default:
-        await sleep(interval, opts.signal);
+        await abortableSleep(interval, opts.signal);
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", abort);
-      resolve();
-    }
-    function abort() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", abort, { once: true });
-  });
 }

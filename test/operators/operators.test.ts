@@ -27,7 +27,7 @@ forEachBackend((backend) => {
     const admin = (await bootstrapFirstAdmin(db))!;
     const actor = await authenticate(db, admin.token, "admin", { action: "test" });
     expect(actor).toEqual({ name: "admin", scopes: ["admin"] });
-    const reader = await createOperator(db, actor, { name: "reader", scopes: "read" });
+    const reader = await createOperator(db, actor.name, { name: "reader", scopes: "read" });
 
     await expect(authenticate(db, reader.token, "train", { action: "train", userId: "42" })).rejects.toMatchObject({
       code: "FORBIDDEN",
@@ -47,14 +47,14 @@ forEachBackend((backend) => {
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${db.s}.users`);
     expect(rows[0]!.n).toBe(0);
 
-    await revokeOperator(db, actor, "reader");
+    await revokeOperator(db, actor.name, "reader");
     await expect(authenticate(db, reader.token, "read", { action: "status" })).rejects.toMatchObject({
       code: "UNAUTHENTICATED",
       message: expect.stringMatching(/revoked/),
     });
-    await expect(revokeOperator(db, actor, "reader")).rejects.toMatchObject({ code: "OPERATOR_NOT_FOUND" });
-    await expect(createOperator(db, actor, { name: "admin", scopes: "read" })).rejects.toMatchObject({ code: "OPERATOR_EXISTS" });
-    await expect(createOperator(db, actor, { name: "x", scopes: "root" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(revokeOperator(db, actor.name, "reader")).rejects.toMatchObject({ code: "OPERATOR_NOT_FOUND" });
+    await expect(createOperator(db, actor.name, { name: "admin", scopes: "read" })).rejects.toMatchObject({ code: "OPERATOR_EXISTS" });
+    await expect(createOperator(db, actor.name, { name: "x", scopes: "root" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
 
     const ops = await listOperators(db);
     expect(ops.find((o) => o.name === "admin")!.lastUsedAt).not.toBeNull();

@@ -1,6 +1,4 @@
-import { runAudit, toSarif, AUDIT_RULES, type AuditProgress, type AuditReport } from "../../audit/index.js";
-import { InvalidInputError } from "../../errors.js";
-import { validateUserId } from "../../locked.js";
+import { AUDIT_RULES, InvalidInputError, toSarif, validateUserId, type AuditProgress, type AuditReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
 
@@ -81,11 +79,10 @@ export const auditCommand: CliCommand<AuditCliOptions> = {
     const progress = o.format === "text" ? await out.progress("Checking the database…") : { update() {}, stop() {} };
     let report: AuditReport;
     try {
-      report = await runAudit(sselfie.context, {
-        ...(o.userId === undefined ? {} : { userId: o.userId }),
-        remote: o.remote,
-        onProgress: (p) => worthShowing(p) && progress.update(describeProgress(p)),
-      });
+      report = await sselfie.audit.run(
+        { ...(o.userId === undefined ? {} : { userId: o.userId }), remote: o.remote },
+        { onProgress: (p) => worthShowing(p) && progress.update(describeProgress(p)) },
+      );
     } finally {
       progress.stop();
     }

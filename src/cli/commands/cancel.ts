@@ -1,5 +1,4 @@
-import { validateUserId } from "../../locked.js";
-import { cancelTraining } from "../../training/index.js";
+import { validateUserId } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import { describeStatus, statusPayload } from "./status.js";
 
@@ -10,7 +9,7 @@ export const cancelCommand: CliCommand<{ userId: string }> = {
   userId: (o) => o.userId,
   confirmation: (o) => `Cancel user ${o.userId}'s running training? Its compute so far is still billed.`,
   async run({ sselfie, principal, out }, o) {
-    const result = await cancelTraining(sselfie.context, principal?.name ?? null, o.userId);
+    const result = await sselfie.trainings.cancel(o.userId, { actor: principal?.name ?? null });
     return { payload: statusPayload(result), text: () => describeStatus(result, out) };
   },
 };

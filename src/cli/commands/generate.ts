@@ -1,8 +1,13 @@
 import { join, resolve } from "node:path";
-import { InvalidInputError } from "../../errors.js";
-import { validateSeed, validateUserId } from "../../locked.js";
-import { generate, type GenerationProgress } from "../../generation/generate.js";
-import { preparePrompt } from "../../generation/prompt.js";
+import {
+  DownloadIncompleteError,
+  InvalidInputError,
+  preparePrompt,
+  validateSeed,
+  validateUserId,
+  type GenerationProgress,
+  type GenerationResult,
+} from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 export interface GenerateCliOptions {
@@ -40,27 +45,22 @@ export const generateCommand: CliCommand<GenerateCliOptions> = {
   userId: (o) => o.userId,
   async run({ sselfie, principal, out }, o) {
     const progress = await out.progress(`Generating for user ${o.userId}…`);
-    let result;
+    let result: GenerationResult;
+    // Some images not saved: the result still lists the saved ones, with the error beside it (exit 1).
+    let error: { code: string; message: string } | undefined;
     try {
-      result = await generate(sselfie.context, principal?.name ?? null, {
-        userId: o.userId,
-        prompt: o.prompt,
-        ...(o.seed === undefined ? {} : { seed: o.seed }),
-        outDir: o.outDir,
-        onProgress: (p) => progress.update(describe(p)),
-      });
+      result = await sselfie.generations.create(
+        { userId: o.userId, prompt: o.prompt, ...(o.seed === undefined ? {} : { seed: o.seed }), outDir: o.outDir },
+        { actor: principal?.name ?? null, onProgress: (p) => progress.update(describe(p)) },
+      );
+    } catch (err) {
+      if (!(err instanceof DownloadIncompleteError)) throw err;
+      result = err.result;
+      error = { code: err.code, message: err.message };
     } finally {
       progress.stop();
     }
-    const incomplete = result.failedDownloads.length > 0;
-    const error = incomplete
-      ? {
-          code: "DOWNLOAD_INCOMPLETE",
-          message:
-            `${result.failedDownloads.length} of ${result.files.length + result.failedDownloads.length} images could not be downloaded ` +
-            `(${result.failedDownloads.map((f) => `#${f.index}: ${f.error}`).join("; ")}); generation #${result.generationId} keeps their URLs.`,
-        }
-      : undefined;
+    const incomplete = error !== undefined;
     const payload = {
       userId: result.userId,
       predictionId: result.predictionId,

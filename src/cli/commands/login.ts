@@ -1,6 +1,5 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { configFilePath, readConfigFile } from "../../config.js";
-import { InvalidInputError } from "../../errors.js";
+import { configFilePath, InvalidInputError, readConfigFile } from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 /**
@@ -21,8 +20,7 @@ export const loginCommand: CliCommand<Record<string, never>> = {
         token = (await askSecret("Operator token")).trim();
       }
     }
-    await sselfie.requireSchema();
-    const principal = await sselfie.authenticate(token, null, { action: "login" });
+    const principal = await sselfie.operators.authenticate({ token, scope: null, action: "login" });
     const path = configFilePath(config.home);
     await mkdir(config.home, { recursive: true, mode: 0o700 });
     const next = { ...readConfigFile(config.home), token };

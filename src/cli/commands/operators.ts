@@ -1,4 +1,4 @@
-import { validateOperatorName, validateScopes } from "../../operators/operators.js";
+import { validateOperatorName, validateScopes } from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 export const operatorsCreateCommand: CliCommand<{ name: string; scopes: string[] }> = {
@@ -6,7 +6,7 @@ export const operatorsCreateCommand: CliCommand<{ name: string; scopes: string[]
   action: "operators.create",
   parse: (o) => ({ name: validateOperatorName(o.name), scopes: validateScopes(String(o.scopes ?? "")) }),
   async run({ sselfie, principal, out }, o) {
-    const created = await sselfie.operators.create(principal!, o);
+    const created = await sselfie.operators.create(o, { actor: principal?.name ?? null });
     return {
       payload: created,
       text: () =>
@@ -48,7 +48,7 @@ export const operatorsRevokeCommand: CliCommand<{ name: string }> = {
   parse: (_o, args) => ({ name: validateOperatorName(args[0]) }),
   confirmation: (o) => `Revoke operator "${o.name}"? Its token stops working at once.`,
   async run({ sselfie, principal, out }, o) {
-    const revoked = await sselfie.operators.revoke(principal!, o.name);
+    const revoked = await sselfie.operators.revoke(o.name, { actor: principal?.name ?? null });
     return {
       payload: revoked,
       text: () => `${out.green("✓")} Revoked operator "${revoked.name}".`,

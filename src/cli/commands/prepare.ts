@@ -1,5 +1,4 @@
-import { InvalidInputError } from "../../errors.js";
-import type { PrepareResult } from "../../datasets/index.js";
+import { InvalidInputError, type PrepareResult } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import { bar, type Output } from "../output.js";
 

@@ -1,4 +1,4 @@
-import type { ReconcileReport } from "../../reconcile/index.js";
+import type { ReconcileReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
 

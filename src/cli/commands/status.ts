@@ -1,5 +1,4 @@
-import { validateUserId } from "../../locked.js";
-import { refreshTraining, waitForTraining, type TrainingStatusResult } from "../../training/index.js";
+import { validateUserId, type Sselfie, type TrainingStatusResult } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import { bar, type Output } from "../output.js";
 
@@ -64,7 +63,7 @@ export function describeStatus(s: TrainingStatusResult, out: Output): string {
 
 /** Follows the training with a live bar (on a TTY), returning its final status. */
 export async function followTraining(
-  ctx: Parameters<typeof waitForTraining>[0],
+  sselfie: Sselfie,
   actor: string | null,
   userId: string,
   out: Output,
@@ -72,7 +71,8 @@ export async function followTraining(
   const progress = await out.progress(`Following user ${userId}'s training…`);
   let last = "";
   try {
-    return await waitForTraining(ctx, actor, userId, {
+    return await sselfie.trainings.wait(userId, {
+      actor,
       onProgress: (s) => {
         last = progressLine(s);
         progress.update(last);
@@ -91,8 +91,8 @@ export const statusCommand: CliCommand<StatusCliOptions> = {
   async run({ sselfie, principal, out }, o) {
     const actor = principal?.name ?? null;
     const result = o.watch
-      ? await followTraining(sselfie.context, actor, o.userId, out)
-      : await refreshTraining(sselfie.context, actor, o.userId);
+      ? await followTraining(sselfie, actor, o.userId, out)
+      : await sselfie.trainings.refresh(o.userId, { actor });
     return { payload: statusPayload(result), text: () => describeStatus(result, out) };
   },
 };

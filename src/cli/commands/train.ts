@@ -1,6 +1,4 @@
-import { InvalidInputError } from "../../errors.js";
-import { validateUserId } from "../../locked.js";
-import { startTraining, validateSteps } from "../../training/index.js";
+import { InvalidInputError, validateSteps, validateUserId } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import { describeStatus, followTraining } from "./status.js";
 
@@ -28,11 +26,10 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
     const spinner = await out.progress(`Checking, packaging and uploading user ${o.userId}'s photos…`);
     let started;
     try {
-      started = await startTraining(sselfie.context, actor, {
-        userId: o.userId,
-        images: o.images,
-        ...(o.steps === undefined ? {} : { steps: o.steps }),
-      });
+      started = await sselfie.trainings.start(
+        { userId: o.userId, images: o.images, ...(o.steps === undefined ? {} : { steps: o.steps }) },
+        { actor },
+      );
     } finally {
       spinner.stop();
     }
@@ -50,7 +47,7 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
       };
     }
     out.note(startedText.join("\n"));
-    const final = await followTraining(sselfie.context, actor, o.userId, out);
+    const final = await followTraining(sselfie, actor, o.userId, out);
     return {
       payload: { userId: started.userId, trainingId: started.trainingId, modelId: started.modelId, triggerWord: started.triggerWord, status: final.status },
       text: () => describeStatus(final, out),
