@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 
 export const FACES_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "faces");
 
@@ -35,10 +35,10 @@ interface Variant {
   readonly name: string;
   /** The shorter side of the result. */
   readonly short: number;
-  readonly make: (img: sharp.Sharp, width: number, height: number) => sharp.Sharp | Promise<sharp.Sharp>;
+  readonly make: (img: Sharp, width: number, height: number) => Sharp | Promise<Sharp>;
 }
 
-const crop = (fx: number, fy: number, share: number) => (img: sharp.Sharp, w: number, h: number) =>
+const crop = (fx: number, fy: number, share: number) => (img: Sharp, w: number, h: number) =>
   img.extract({
     left: Math.floor(w * (1 - share) * fx),
     top: Math.floor(h * (1 - share) * fy),
@@ -47,7 +47,7 @@ const crop = (fx: number, fy: number, share: number) => (img: sharp.Sharp, w: nu
   });
 
 /** Rotates by `deg` and cuts away the filled corners. */
-const rotate = (deg: number) => async (img: sharp.Sharp, w: number, h: number) => {
+const rotate = (deg: number) => async (img: Sharp, w: number, h: number) => {
   const rad = (Math.abs(deg) * Math.PI) / 180;
   const rw = Math.round(w * Math.cos(rad) + h * Math.sin(rad));
   const rh = Math.round(w * Math.sin(rad) + h * Math.cos(rad));
