@@ -8,7 +8,7 @@ import type { z } from "zod";
 import type ReplicateClient from "replicate";
 import { ConfigError, InvalidInputError, type ReplicateError } from "../errors.js";
 import { makeReplicateError, REPLICATE_ERROR_CODES, toReplicateError, type RequestContext } from "./error-mapping.js";
-import { createReplicateFetch } from "./http.js";
+import { createReplicateFetch, UPLOAD_MIN_BYTES_PER_SECOND } from "./http.js";
 import { createRedactor } from "./redact.js";
 import {
   AccountSchema,
@@ -44,8 +44,10 @@ export interface ReplicateGatewayOptions {
   apiToken: string;
   /** Default https://api.replicate.com/v1. */
   baseUrl?: string;
-  /** Per HTTP attempt, body included. Default 30 000. */
+  /** Per HTTP attempt, body included. Default 30 000; an upload gets more, by its size (see uploadBytesPerSecond). */
   timeoutMs?: number;
+  /** The slowest uplink an upload must succeed on, in bytes a second. Default 256 KiB/s (2 Mbit/s). */
+  uploadBytesPerSecond?: number;
   /** Requests in flight towards Replicate at once. Default 8. */
   maxConcurrency?: number;
   /** Retries after the first attempt, where retrying is safe. Default 5. */
@@ -125,6 +127,7 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
   const http = createReplicateFetch({
     baseUrl,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    uploadBytesPerSecond: options.uploadBytesPerSecond ?? UPLOAD_MIN_BYTES_PER_SECOND,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     fetch: options.fetch ?? globalThis.fetch,

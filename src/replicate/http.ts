@@ -19,6 +19,8 @@ import { createSemaphore } from "./semaphore.js";
 export interface ReplicateFetchOptions {
   baseUrl: string;
   timeoutMs: number;
+  /** The slowest uplink an upload must still succeed on: its timeout grows by size / this. */
+  uploadBytesPerSecond: number;
   maxRetries: number;
   maxConcurrency: number;
   fetch: typeof fetch;
@@ -36,6 +38,12 @@ export interface ReplicateFetch {
 
 /** Connection never established: nothing was sent, so even a create may be tried again. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "ENETUNREACH", "EHOSTUNREACH"]);
+
+/**
+ * The slowest uplink an upload is given time for: 2 Mbit/s. A 40 MB zip then gets 160 s on top of
+ * the request timeout, four times what it needs on an 8 Mbit/s uplink.
+ */
+export const UPLOAD_MIN_BYTES_PER_SECOND = 256 * 1024;
 
 /** `Prefer: wait=N` makes Replicate hold the response up to N seconds (60 at most). */
 const PREFER_WAIT = /\bwait(?:=(\d+))?/i;
@@ -80,8 +88,9 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
       // The client follows `next` links verbatim; never hand the token to another host.
       throw err(REPLICATE_ERROR_CODES.BAD_RESPONSE, `Refusing to send the API token to ${url.origin}, which is not ${baseOrigin}`);
     }
-    const replayable = method === "GET" || method === "HEAD" || (method === "POST" && /\/cancel\/?$/.test(url.pathname));
-    const timeoutMs = timeoutFor(init, opts.timeoutMs);
+    // An upload may be repeated too: a file that arrived twice is an orphan that costs nothing.
+    const replayable = method === "GET" || method === "HEAD" || (method === "POST" && /\/(cancel|files)\/?$/.test(url.pathname));
+    const timeoutMs = timeoutFor(init, opts.timeoutMs, opts.uploadBytesPerSecond);
 
     for (let attempt = 0; ; attempt++) {
       const attempts = attempt + 1;
@@ -176,12 +185,22 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
   };
 }
 
-function timeoutFor(init: RequestInit | undefined, timeoutMs: number): number {
+/** One attempt's time: the request timeout, plus the time a slow uplink needs for an upload's bytes, or the `Prefer: wait` hold. */
+export function timeoutFor(init: RequestInit | undefined, timeoutMs: number, uploadBytesPerSecond = UPLOAD_MIN_BYTES_PER_SECOND): number {
+  const uploading = formDataBytes(init?.body);
+  if (uploading > 0) return timeoutMs + Math.ceil((uploading / uploadBytesPerSecond) * 1000);
   const prefer = new Headers(init?.headers).get("prefer");
   const m = prefer ? PREFER_WAIT.exec(prefer) : null;
   if (!m) return timeoutMs;
   const seconds = m[1] ? Number(m[1]) : PREFER_WAIT_DEFAULT_S;
   return Math.max(timeoutMs, seconds * 1000 + PREFER_WAIT_MARGIN_MS);
+}
+
+function formDataBytes(body: RequestInit["body"] | undefined): number {
+  if (!(body instanceof FormData)) return 0;
+  let bytes = 0;
+  for (const [, value] of body.entries()) bytes += typeof value === "string" ? Buffer.byteLength(value) : value.size;
+  return bytes;
 }
 
 function nullBodyStatus(status: number): boolean {

@@ -2,13 +2,10 @@
  * A create that may have happened is never repeated: the gateway says REPLICATE_OUTCOME_UNKNOWN and
  * the caller reconciles. What reached the emulator is the proof.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { caught } from "../support/caught.js";
 import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/types.js";
-import { tempDir } from "../support/temp-dirs.js";
 import { delay, gatewayFor, trainingParams } from "./gateway-helpers.js";
 
 let emu: Emulator;
@@ -97,19 +94,7 @@ describe("createPrediction", () => {
   });
 });
 
-describe("uploadFile and model create", () => {
-  it("a 502 on upload is not repeated", async () => {
-    const path = join(tempDir("gw-"), "a.zip");
-    writeFileSync(path, Buffer.alloc(1000, 7));
-    const gw = gatewayFor(emu);
-    const before = emu.files.size;
-    emu.inject({ kind: "status", method: "POST", path: "/v1/files", status: 502 });
-    const err = await caught(gw.uploadFile(path, { filename: "a.zip", contentType: "application/zip" }));
-    expect(err.code).toBe("REPLICATE_OUTCOME_UNKNOWN");
-    expect(emu.requestsTo("POST", "/v1/files")).toHaveLength(1);
-    expect(emu.files.size).toBeLessThanOrEqual(before + 1);
-  });
-
+describe("model create", () => {
   it("ensurePrivateModel settles a crash after create by looking, without a second model", async () => {
     const gw = gatewayFor(emu);
     emu.inject({ kind: "crash-after-create", method: "POST", path: "/v1/models" });

@@ -103,8 +103,9 @@ forEachBackend((backend) => {
 
   it("an upload that fails undoes the claim; nothing reaches the trainer", async () => {
     const db = await backend.freshDatabase();
-    const ctx = makeContext(db, emu);
-    emu.inject({ kind: "status", method: "POST", path: "/v1/files", status: 502 });
+    // Uploads are retried: fail every attempt, without the real backoff.
+    const ctx = makeContext(db, emu, { gateway: { sleep: async () => {} } });
+    emu.inject({ kind: "status", method: "POST", path: "/v1/files", status: 502, times: 6 });
     await expect(startTraining(ctx, "op", { userId: "42", images: imageFolder(10).dir })).rejects.toBeInstanceOf(ReplicateError);
     expect(trainingPosts()).toHaveLength(0);
     expect(await trainingRows(db, "42")).toHaveLength(0);

@@ -26,8 +26,8 @@ export const notFound = (): Reply => problem(404, "Not found.");
 
 export class BodyTooLargeError extends Error {}
 
-/** Reads the whole body, refusing more than `limit` bytes (the rest is never buffered). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads the whole body, refusing more than `limit` bytes (the rest is never buffered); at most `bytesPerSecond` when given. */
+export function readBody(req: IncomingMessage, limit: number, bytesPerSecond?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (declared > limit) {
@@ -45,6 +45,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         return;
       }
       chunks.push(chunk);
+      if (bytesPerSecond) {
+        req.pause();
+        setTimeout(() => req.resume(), (chunk.length / bytesPerSecond) * 1000);
+      }
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);

@@ -42,9 +42,11 @@ export function createEmulatorServer(state: State, routes: Route[], webhooks: We
     const signal = AbortSignal.any([aborted.signal, state.shutdown.signal]);
     const send = (reply: Reply, extra: Record<string, string> = {}) => write(res, method, record, reply, extra);
 
+    const fault = takeFault(state, method, path);
     let rawBody: Buffer;
     try {
-      rawBody = await readBody(req, path === "/v1/files" ? state.options.maxFileBytes + MULTIPART_SLACK : JSON_LIMIT);
+      const limit = path === "/v1/files" ? state.options.maxFileBytes + MULTIPART_SLACK : JSON_LIMIT;
+      rawBody = await readBody(req, limit, fault?.kind === "slow-read" ? fault.bytesPerSecond : undefined);
     } catch (err) {
       if (!(err instanceof BodyTooLargeError)) throw err;
       res.setHeader("connection", "close");
@@ -53,7 +55,6 @@ export function createEmulatorServer(state: State, routes: Route[], webhooks: We
     const contentType = String(req.headers["content-type"] ?? "");
     record.body = summarizeBody(rawBody, contentType);
 
-    const fault = takeFault(state, method, path);
     let crashAfter = false;
     if (fault?.kind === "drop") {
       record.dropped = true;

@@ -194,6 +194,8 @@ export type Fault =
   | (FaultBase & { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> })
   | (FaultBase & { kind: "rate-limit"; retryAfterSeconds?: number; resetSeconds?: number })
   | (FaultBase & { kind: "delay"; ms: number })
+  /** Reads the request body at this rate, as a slow uplink would deliver it; then answers normally. */
+  | (FaultBase & { kind: "slow-read"; bytesPerSecond: number })
   | (FaultBase & { kind: "drop" })
   | (FaultBase & { kind: "crash-after-create" });
 
