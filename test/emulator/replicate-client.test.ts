@@ -9,7 +9,7 @@ type ApiErrorLike = { name: string; response: Response } | undefined;
 let emu: Emulator;
 let replicate: Replicate;
 beforeAll(async () => {
-  emu = await startEmulator({ training: { startingMs: 200, processingMs: 200 }, prediction: { durationMs: 50 } });
+  emu = await startEmulator({ training: { startingMs: 200, processingMs: 200 }, prediction: { durationMs: 400 } });
   replicate = new Replicate({ auth: emu.token, baseUrl: emu.url });
 });
 afterAll(() => emu.close());
