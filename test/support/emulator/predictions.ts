@@ -98,9 +98,10 @@ export async function createPredictionHandler(ctx: Ctx): Promise<Reply> {
   model.run_count++;
   state.predictions.set(id, prediction);
   assignSeq(state, prediction);
-  refreshPrediction(state, prediction);
   const wait = preferWaitSeconds(ctx.headers.prefer);
+  // The create answer is the prediction as created, however long this process was held up since.
   if (wait === undefined) return json(201, renderCreatedPrediction(state, prediction));
+  refreshPrediction(state, prediction);
   const deadline = Date.now() + wait * 1000;
   while (prediction.completedAt === null && Date.now() < deadline && !ctx.signal.aborted) {
     await new Promise((r) => setTimeout(r, Math.min(10, deadline - Date.now())));
@@ -112,7 +113,11 @@ export async function createPredictionHandler(ctx: Ctx): Promise<Reply> {
 export function refreshPrediction(state: State, p: EmulatedPrediction): void {
   const now = state.clock.now();
   if (p.completedAt === null) {
-    if (now >= p.endAt) completePrediction(p, p.plannedError ? "failed" : "succeeded", p.endAt);
+    if (now >= p.endAt) {
+      // It ran from startAt even when nobody looked while it was processing.
+      p.startedAt ??= p.startAt;
+      completePrediction(p, p.plannedError ? "failed" : "succeeded", p.endAt);
+    }
     else if (now >= p.startAt) {
       p.status = "processing";
       p.startedAt = p.startAt;

@@ -59,7 +59,7 @@ export function createTrainingHandler(ctx: Ctx): Reply {
   imageCounts.set(training, zip.imageCount ?? 12);
   state.trainings.set(training.id, training);
   assignSeq(state, training);
-  refreshTraining(state, training);
+  // The create answer is the training as created, however long this process was held up since.
   return json(201, renderCreatedTraining(state, training));
 }
 
@@ -101,7 +101,10 @@ export function refreshTraining(state: State, t: EmulatedTraining): void {
   if (t.completedAt !== null) return;
   const now = state.clock.now();
   if (t.planned.status === "aborted" && now >= t.startAt) return completeTraining(state, t, "aborted", t.startAt);
-  if (now >= t.endAt) return completeTraining(state, t, t.planned.status, t.endAt, t.planned.error);
+  if (now >= t.endAt) {
+    t.startedAt ??= t.startAt;
+    return completeTraining(state, t, t.planned.status, t.endAt, t.planned.error);
+  }
   if (now >= t.startAt) {
     t.status = "processing";
     t.startedAt = t.startAt;
