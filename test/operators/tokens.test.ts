@@ -1,4 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+// Watch node:crypto's timingSafeEqual, so that "compares in constant time" is checked, not just said.
+const timingSafe = vi.hoisted(() => ({ calls: 0 }));
+vi.mock("node:crypto", async (importOriginal) => {
+  const crypto = await importOriginal<typeof import("node:crypto")>();
+  return {
+    ...crypto,
+    timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+      timingSafe.calls++;
+      return crypto.timingSafeEqual(a, b);
+    },
+  };
+});
 import {
   generateToken,
   hashesEqual,
@@ -34,8 +47,11 @@ describe("operator tokens", () => {
     const t = generateToken();
     expect(hashToken(t)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashToken(t)).not.toContain(t.slice(TOKEN_PREFIX.length));
+    timingSafe.calls = 0;
     expect(hashesEqual(hashToken(t), hashToken(t))).toBe(true);
     expect(hashesEqual(hashToken(t), hashToken(generateToken()))).toBe(false);
+    // Every comparison of two hashes went through crypto.timingSafeEqual.
+    expect(timingSafe.calls).toBe(2);
     expect(hashesEqual(hashToken(t), "00")).toBe(false);
   });
 

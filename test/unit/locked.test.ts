@@ -42,8 +42,19 @@ describe("the locked architecture", () => {
     });
     expect(Object.keys(input)).toEqual(lockedInputKeys("guidance_scale"));
     expect(Object.isFrozen(LOCKED_GENERATION_INPUT)).toBe(true);
-    expect(hashInput(input)).toBe(hashInput({ ...input }));
     expect(hashInput(input)).not.toBe(hashInput({ ...input, seed: 8 }));
+  });
+
+  it("hashes an input the same whatever the order of its keys, nested ones included", () => {
+    const input = buildGenerationInput("user42 smiling", 7, "guidance_scale");
+    const reversed = Object.fromEntries(Object.entries(input).reverse());
+    expect(Object.keys(reversed)).not.toEqual(Object.keys(input));
+    expect(hashInput(reversed)).toBe(hashInput(input));
+    const nested = { a: 1, b: { x: 1, y: [{ p: 1, q: 2 }] } };
+    const nestedReversed = { b: { y: [{ q: 2, p: 1 }], x: 1 }, a: 1 };
+    expect(hashInput(nestedReversed)).toBe(hashInput(nested));
+    // Order inside arrays is content, not layout.
+    expect(hashInput({ a: [1, 2] })).not.toBe(hashInput({ a: [2, 1] }));
   });
 
   it("seeds: random within range, explicit ones validated", () => {
