@@ -6,9 +6,10 @@ const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { versio
 export default defineConfig([
   {
     // The SDK: ESM and CommonJS, each with its own declarations.
-    entry: { index: "src/index.ts" },
+    // scan-worker: the scan's parsing thread, loaded by path from next to the bundle that starts it.
+    entry: { index: "src/index.ts", "scan-worker": "src/scan/scan-worker.ts" },
     format: ["esm", "cjs"],
-    dts: true,
+    dts: { entry: { index: "src/index.ts" } },
     sourcemap: true,
     target: "node20",
     platform: "node",
@@ -18,7 +19,7 @@ export default defineConfig([
   },
   {
     // The CLI: ESM only, split so that each command loads its heavy modules on demand.
-    entry: { cli: "src/cli/main.ts" },
+    entry: { cli: "src/cli/main.ts", "scan-worker": "src/scan/scan-worker.ts" },
     format: ["esm"],
     splitting: true,
     sourcemap: true,

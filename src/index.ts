@@ -67,3 +67,5 @@ export { validateOperatorName, validateScopes } from "./operators/operators.js";
 export { STEPS_MIN, STEPS_MAX, validateSteps } from "./training/index.js";
 export { preparePrompt, PROMPT_MAX_LENGTH, type PreparedPrompt } from "./generation/index.js";
 export { toSarif, AUDIT_RULES, auditRule } from "./audit/index.js";
+export { toScanSarif, SCAN_RULES, USE_THE_SDK, scanRule } from "./scan/index.js";
+export type { ScanFinding, ScanOptions, ScanParams, ScanParseError, ScanProgress, ScanReport, ScanRule, ScanRuleId } from "./scan/index.js";

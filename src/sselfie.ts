@@ -22,6 +22,7 @@ import { Generations } from "./sdk/generations.js";
 import { Models } from "./sdk/models.js";
 import { Operators } from "./sdk/operators.js";
 import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./reconcile/index.js";
+import { scanCode, type ScanOptions, type ScanParams, type ScanReport } from "./scan/index.js";
 import { Trainings } from "./sdk/trainings.js";
 import { Webhooks } from "./sdk/webhooks.js";
 
@@ -45,7 +46,7 @@ export interface SselfieOptions {
   /** How long a second process waits for the embedded database before giving up. */
   lockTimeoutMs?: number;
   tmpDir?: string;
-  /** `false`: open no database at all (only `datasets` is usable), as `sselfie prepare` does. */
+  /** `false`: open no database at all (only `datasets` and `scan` are usable), as `sselfie prepare` and `sselfie scan` do. */
   database?: false;
 }
 
@@ -106,6 +107,16 @@ export class Sselfie {
   /** Applies pending migrations only (safe to run from many processes at once). */
   migrate(): Promise<MigrateResult> {
     return this.#core.migrate();
+  }
+
+  /**
+   * Finds backend code that creates Replicate predictions around sselfie (a shared model, LoRA
+   * weights, an unlocked input, any other direct call), file by file with line and column. Uses
+   * neither the database nor Replicate (`createSselfie({ database: false })` is enough); rejects
+   * paths that do not exist with `SCAN_PATH_NOT_FOUND` (an InvalidInputError).
+   */
+  scan(params: ScanParams = {}, options: ScanOptions = {}): Promise<ScanReport> {
+    return scanCode(params, options);
   }
 
   /**

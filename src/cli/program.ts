@@ -37,6 +37,7 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
         "sselfie status --user 42",
         'sselfie generate --user 42 --prompt "portrait of user42 in a sunlit studio"',
         "sselfie audit --all --format sarif > audit.sarif",
+        "sselfie scan src --format sarif > scan.sarif",
       ]) +
         "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, NO_COLOR\n" +
         "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
@@ -155,6 +156,15 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
       .addOption(new Option("--format <format>", "output format").choices(["text", "json", "sarif"]).default("text")),
     async () => (await import("./commands/audit.js")).auditCommand,
     ["sselfie audit --all", "sselfie audit --user 42 --remote", "sselfie audit --all --format sarif > audit.sarif"],
+  );
+  add(
+    program
+      .command("scan")
+      .description("find backend code that calls Replicate around sselfie's rules (no token or database needed)")
+      .argument("[paths...]", "files or folders to scan (default: the current folder)")
+      .addOption(new Option("--format <format>", "output format").choices(["text", "json", "sarif"]).default("text")),
+    async () => (await import("./commands/scan.js")).scanCommand,
+    ["sselfie scan", "sselfie scan src api --json", "sselfie scan . --format sarif > scan.sarif"],
   );
 
   add(

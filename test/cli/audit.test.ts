@@ -9,6 +9,7 @@ import type { Database } from "../../src/db/types.js";
 import { createReplicateGateway } from "../../src/replicate/index.js";
 import { cleanRows, insertRows, trainedAtEmulator } from "../audit/fixtures.js";
 import { runCli } from "../support/cli.js";
+import { sarifProblems } from "../support/sarif.js";
 import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 
@@ -70,6 +71,7 @@ forEachCliBackend((backend) => {
     expect(sarif.json.version).toBe("2.1.0");
     expect(sarif.json.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(["training.trainer", "training.trainer"]);
     expect(sarif.json.runs[0].tool.driver.rules.length).toBeGreaterThan(15);
+    expect(sarifProblems(sarif.json)).toEqual([]);
 
     const human = await runCli(["audit", "--no-color"], { env });
     expect(human.code).toBe(1);

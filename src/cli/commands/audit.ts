@@ -1,11 +1,11 @@
 import { AUDIT_RULES, InvalidInputError, toSarif, validateUserId, type AuditProgress, type AuditReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
+import { parseReportFormat, type ReportFormat } from "../report-format.js";
 
 declare const __SSELFIE_VERSION__: string;
 
-export type AuditFormat = "text" | "json" | "sarif";
-export const AUDIT_FORMATS: readonly AuditFormat[] = ["text", "json", "sarif"];
+export type AuditFormat = ReportFormat;
 
 export interface AuditCliOptions {
   userId: string | undefined;
@@ -68,10 +68,7 @@ export const auditCommand: CliCommand<AuditCliOptions> = {
     if (o.user !== undefined && o.all) {
       throw new InvalidInputError("Use either --user <id> or --all, not both.");
     }
-    const format = (o.format ?? "text") as AuditFormat;
-    if (!AUDIT_FORMATS.includes(format)) {
-      throw new InvalidInputError(`Unknown --format ${JSON.stringify(o.format)}: use text, json or sarif.`, { format: o.format });
-    }
+    const format = parseReportFormat(o.format);
     return { userId: o.user === undefined ? undefined : validateUserId(o.user), remote: o.remote === true, format };
   },
   userId: (o) => o.userId,
