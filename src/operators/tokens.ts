@@ -4,6 +4,7 @@
  * them (and us) reject a mistyped one without a database look-up. Only the sha256 is stored.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { crc32 } from "node:zlib";
 
 export const TOKEN_PREFIX = "sselfie_";
 const BODY_LENGTH = 40;
@@ -25,17 +26,8 @@ function randomBase62(length: number): string {
   return out;
 }
 
-function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (const byte of Buffer.from(text)) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 function checksum(body: string): string {
-  let n = crc32(body);
+  let n = crc32(Buffer.from(body));
   let out = "";
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     out = ALPHABET[n % 62] + out;

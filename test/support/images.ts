@@ -1,14 +1,13 @@
 /**
  * Real image files and archives for tests, made without native dependencies: PNG with node:zlib
- * and our own CRC, JPEG with jpeg-js, WebP with a hand-written lossless (VP8L) encoder for
+ * (its deflate and its crc32, never the CRC of the code under test), JPEG with jpeg-js, WebP with a hand-written lossless (VP8L) encoder for
  * one-colour images. Every maker takes a seed so that no two generated images are identical.
  * Also: the broken, foreign and hostile files the dataset checks must refuse.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { deflateRawSync, deflateSync } from "node:zlib";
+import { crc32, deflateRawSync, deflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
-import { crc32 } from "../../src/training/dataset/crc32.js";
 
 export interface ImageSpec {
   width: number;

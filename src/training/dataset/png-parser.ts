@@ -2,7 +2,7 @@
  * PNG: the signature, IHDR first, then every chunk with its length and CRC checked, up to IEND.
  * Bytes after IEND are tolerated (decoders ignore them).
  */
-import { crc32 } from "./crc32.js";
+import { crc32 } from "node:zlib";
 import { ImageProblem, announce, ascii, skip, take, u32be, type ImageParser } from "./stream-parser.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { crc32 } from "./crc32.js";
+import { crc32 } from "node:zlib";
 import { createImageScanner } from "./detect-image.js";
 import { formatBytes } from "./format-bytes.js";
 import type { ImageInfo } from "./types.js";
