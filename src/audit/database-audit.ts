@@ -7,7 +7,8 @@ import type { Database, Transaction } from "../db/types.js";
 import { USER_ID_MAX_LENGTH } from "../locked.js";
 import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
-import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck, type AuditScope } from "./model-checks.js";
+import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";
+import type { AuditScope } from "./scope-sql.js";
 import { runTableCheck, type FindingFields, type TableCheckResult } from "./sql-check.js";
 import { trainingsCheck } from "./training-checks.js";
 

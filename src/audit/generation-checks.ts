@@ -29,7 +29,7 @@ import {
   lockedInputKeys,
   type GuidanceKey,
 } from "../locked.js";
-import { expectedModelSql, hex64Sql, type AuditScope } from "./model-checks.js";
+import { completedTrainingsSql, expectedModelSql, hex64Sql, type AuditScope } from "./scope-sql.js";
 import type { Queryable } from "../db/types.js";
 import { SqlParams, type TableCheck } from "./sql-check.js";
 
@@ -49,13 +49,6 @@ export function canonicalInputParts(key: GuidanceKey): { beforePrompt: string; b
   };
 }
 
-/**
- * Completed trainings, narrowed to what the joins need (a smaller hash table): with a unique
- * output_version, at most one matches a version.
- */
-export function completedTrainingsSql(s: string): string {
-  return `(SELECT output_version, user_id, least(finished_at, updated_at) AS done FROM ${s}.trainings WHERE status = 'completed')`;
-}
 
 /** The keys a cached schema must declare for the usual form of the locked input. */
 export const USUAL_SCHEMA_KEYS: readonly string[] = lockedInputKeys(GUIDANCE_KEYS[0]);

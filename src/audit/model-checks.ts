@@ -1,31 +1,11 @@
 /** Rules over `users` and `user_models`: ids, model ids, trigger words, active versions. */
-import { MODEL_SUFFIX, USER_ID_MAX_LENGTH } from "../locked.js";
+import { USER_ID_MAX_LENGTH } from "../locked.js";
 import { MODEL_COMPLETED_HAS_VERSION_CHECK, MODEL_TRIGGER_WORD_CHECK, MODEL_VERSION_HEX_CHECK } from "./constraints.js";
-import { completedTrainingsSql } from "./generation-checks.js";
+import { completedTrainingsSql, expectedModelSql, hex64Sql, type AuditScope } from "./scope-sql.js";
 import { SqlParams, type SqlRule, type TableCheck } from "./sql-check.js";
 
 /** USER_ID_PATTERN of src/locked.ts, in PostgreSQL's regular-expression syntax. */
 export const USER_ID_SQL_PATTERN = "^[a-z0-9]+([._-][a-z0-9]+)*$";
-/**
- * `column` is 64 lowercase hex characters. Not `~ '^[0-9a-f]{64}$'`: PostgreSQL's regex engine
- * expands the bounded repetition and runs about ten times slower on a million rows.
- */
-export function hex64Sql(column: string): string {
-  return `(length(${column}) = 64 AND ${column} !~ '[^0-9a-f]')`;
-}
-
-export interface AuditScope {
-  /** Quoted schema name. */
-  s: string;
-  /** The owner model ids must have; null when unknown (no models at all). */
-  owner: string | null;
-  userId: string | null;
-}
-
-/** `{owner}/{user_id}-selfie-lora` as SQL over the alias's `user_id`. */
-export function expectedModelSql(p: SqlParams, owner: string | null, userIdColumn: string): string {
-  return `(${p.add(owner, "text")} || '/' || ${userIdColumn} || ${p.add(MODEL_SUFFIX, "text")})`;
-}
 
 function scopeWhere(p: SqlParams, column: string, userId: string | null): string {
   return userId === null ? "true" : `${column} = ${p.add(userId, "text")}`;

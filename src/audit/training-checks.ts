@@ -1,6 +1,6 @@
 /** Rules over `trainings`: locked trainer, own destination, own trigger word, recorded output. */
 import { TRAINER_REF } from "../locked.js";
-import { expectedModelSql, hex64Sql, type AuditScope } from "./model-checks.js";
+import { expectedModelSql, hex64Sql, type AuditScope } from "./scope-sql.js";
 import { SqlParams, type TableCheck } from "./sql-check.js";
 
 interface TrainingRow {
