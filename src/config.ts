@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { SCHEMA_NAME_PATTERN } from "./db/types.js";
 import { ConfigError } from "./errors.js";
+import { DEFAULT_BASE_URL } from "./replicate/defaults.js";
 
-export const DEFAULT_REPLICATE_BASE_URL = "https://api.replicate.com/v1";
 export const CONFIG_FILE_NAME = "config.json";
 
 /** What the config file may hold (written by `sselfie login`). */
@@ -120,7 +120,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     replicateApiToken: nonEmpty(env.REPLICATE_API_TOKEN),
     replicateOwner: nonEmpty(env.REPLICATE_OWNER) ?? nonEmpty(file.replicateOwner),
     replicateBaseUrl:
-      nonEmpty(env.REPLICATE_BASE_URL) ?? nonEmpty(file.replicateBaseUrl) ?? DEFAULT_REPLICATE_BASE_URL,
+      nonEmpty(env.REPLICATE_BASE_URL) ?? nonEmpty(file.replicateBaseUrl) ?? DEFAULT_BASE_URL,
     webhookUrl: nonEmpty(env.SSELFIE_WEBHOOK_URL),
   };
   const result = configSchema.safeParse(candidate);
@@ -130,9 +130,4 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     });
   }
   return Object.freeze(result.data);
-}
-
-/** Whether the terminal wants colour: NO_COLOR (any value) turns it off. */
-export function colorWanted(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.NO_COLOR === undefined || env.NO_COLOR === "";
 }

@@ -76,11 +76,6 @@ export function validateSeed(seed: unknown): number {
   return n;
 }
 
-export type LockedInput = typeof LOCKED_GENERATION_INPUT & {
-  prompt: string;
-  seed: number;
-} & Partial<Record<GuidanceKey, number>>;
-
 /** The exact input sent for one generation. Keys are sorted so the hash is stable. */
 export function buildGenerationInput(prompt: string, seed: number, guidanceKey: GuidanceKey): Record<string, unknown> {
   const input: Record<string, unknown> = { ...LOCKED_GENERATION_INPUT, [guidanceKey]: GUIDANCE, prompt, seed };

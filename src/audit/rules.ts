@@ -154,8 +154,6 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
   ),
 ]);
 
-export type AuditRuleId = string;
-
 const BY_ID = new Map(AUDIT_RULES.map((r) => [r.id, r]));
 
 export function auditRule(id: string): AuditRule {

@@ -1,7 +1,6 @@
 import type { Queryable } from "./types.js";
 
 export type GenerationStatus = "pending" | "unknown" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
-export const TERMINAL_GENERATION_STATUSES = ["succeeded", "failed", "canceled", "aborted"] as const;
 
 /** One output of a prediction: its URL, and the verified local file once downloaded. */
 export interface GenerationOutput {
@@ -165,12 +164,5 @@ export async function findUnattachedGenerations(
       ORDER BY id`,
     [match.versionRef, match.inputHash],
   );
-  return rows;
-}
-
-export async function listGenerations(db: Queryable, s: string, filter: { userId?: string } = {}): Promise<GenerationRow[]> {
-  const { rows } = filter.userId
-    ? await db.query<GenerationRow>(`SELECT * FROM ${s}.generations WHERE user_id = $1 ORDER BY id`, [filter.userId])
-    : await db.query<GenerationRow>(`SELECT * FROM ${s}.generations ORDER BY id`);
   return rows;
 }

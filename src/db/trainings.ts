@@ -86,16 +86,6 @@ export async function getLatestTraining(db: Queryable, s: string, userId: string
   return rows[0] ?? null;
 }
 
-export async function listTrainingRows(db: Queryable, s: string, userId: string): Promise<TrainingRow[]> {
-  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE user_id = $1 ORDER BY id`, [userId]);
-  return rows;
-}
-
-export async function findTrainingByReplicateId(db: Queryable, s: string, replicateId: string): Promise<TrainingRow | null> {
-  const { rows } = await db.query<TrainingRow>(`SELECT * FROM ${s}.trainings WHERE replicate_training_id = $1`, [replicateId]);
-  return rows[0] ?? null;
-}
-
 /**
  * The row of a Replicate training: by its id, or else the pending row (no id stored yet) whose
  * recorded upload it was created from. One statement, so a row storing its id meanwhile is found

@@ -9,8 +9,3 @@ export interface UserRow {
 export async function ensureUser(db: Queryable, s: string, userId: string): Promise<void> {
   await db.query(`INSERT INTO ${s}.users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [userId]);
 }
-
-export async function getUser(db: Queryable, s: string, userId: string): Promise<UserRow | null> {
-  const { rows } = await db.query<UserRow>(`SELECT * FROM ${s}.users WHERE id = $1`, [userId]);
-  return rows[0] ?? null;
-}

@@ -17,7 +17,3 @@ export function checkPngEnds(head: Buffer, tail: Buffer): string | null {
   }
   return null;
 }
-
-export function isCompletePng(bytes: Buffer): boolean {
-  return checkPngEnds(bytes.subarray(0, PNG_HEAD_BYTES), bytes.subarray(-PNG_TAIL_BYTES)) === null;
-}

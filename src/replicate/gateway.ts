@@ -19,7 +19,6 @@ import {
   TrainingSchema,
   VersionSchema,
   WebhookSecretSchema,
-  isTerminalStatus,
   type Account,
   type FileObject,
   type Model,
@@ -29,14 +28,14 @@ import {
   type VersionInputSchema,
 } from "./schemas.js";
 
-export const DEFAULT_BASE_URL = "https://api.replicate.com/v1";
+import { DEFAULT_BASE_URL } from "./defaults.js";
+
+export { DEFAULT_BASE_URL };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_CONCURRENCY = 8;
 export const DEFAULT_MAX_RETRIES = 5;
 /** The FLUX LoRA trainer and cog-flux run on H100s; a trained version is served on them too. */
 export const DEFAULT_MODEL_HARDWARE = "gpu-h100";
-export const DEFAULT_POLL_INTERVAL_MS = 1_000;
-export const DEFAULT_WAIT_TIMEOUT_MS = 10 * 60_000;
 
 export type WebhookEvent = "start" | "output" | "logs" | "completed";
 
@@ -96,8 +95,6 @@ export interface ReplicateGateway {
   getPrediction(id: string): Promise<Prediction>;
   /** Every prediction of the account, newest first, across pages (the way to find a create that was never answered). */
   listPredictions(): AsyncIterable<Prediction>;
-  /** Polls until succeeded, failed, canceled or aborted, and returns that prediction. */
-  waitForPrediction(id: string, opts?: { pollIntervalMs?: number; timeoutMs?: number }): Promise<Prediction>;
   getWebhookSecret(): Promise<string>;
 }
 
@@ -320,25 +317,6 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
 
     listPredictions() {
       return listAll({ method: "GET", path: "/predictions" }, PredictionSchema, (c) => c.paginate(c.predictions.list));
-    },
-
-    async waitForPrediction(id, opts = {}) {
-      const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-      const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const prediction = await gateway.getPrediction(id);
-        if (isTerminalStatus(prediction.status)) return prediction;
-        if (Date.now() + interval > deadline) {
-          throw makeReplicateError(
-            redact,
-            REPLICATE_ERROR_CODES.WAIT_TIMEOUT,
-            `Prediction ${id} was still ${prediction.status} after ${Math.round(timeoutMs / 1000)} s.`,
-            { details: { predictionId: id, status: prediction.status } },
-          );
-        }
-        await sleep(interval);
-      }
     },
 
     async getWebhookSecret() {

@@ -16,7 +16,3 @@ export function mapReplicateStatus(status: ReplicateTrainingStatus): TrainingSta
       return "canceled";
   }
 }
-
-export function isActiveStatus(status: TrainingStatus): boolean {
-  return status === "pending" || status === "training";
-}

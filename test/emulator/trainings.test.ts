@@ -18,6 +18,7 @@ const get = async (id: string) => (await call(emu, "GET", `/trainings/${id}`)).j
 
 describe("trainings", () => {
   it("hosts the trainer version sselfie locks", () => {
+    expect(emu.models.get("ostris/flux-dev-lora-trainer")?.versions.has(LOCKED_TRAINER_VERSION)).toBe(true);
     expect(TRAINER_VERSION).toBe(LOCKED_TRAINER_VERSION);
   });
 

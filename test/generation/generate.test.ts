@@ -400,7 +400,11 @@ forEachBackend((backend) => {
 
     // What a webhook (or a later look) delivers attaches the prediction to its record.
     const { applyPredictionUpdate } = await import("../../src/generation/apply-prediction.js");
-    const prediction = await ctx.gateway.waitForPrediction(created[0]!.id, { pollIntervalMs: 20 });
+    let prediction = await ctx.gateway.getPrediction(created[0]!.id);
+    for (let i = 0; i < 200 && prediction.status !== "succeeded"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      prediction = await ctx.gateway.getPrediction(created[0]!.id);
+    }
     expect(await applyPredictionUpdate(ctx, prediction)).toBe(true);
     const attached = (await db.query<Record<string, any>>(`SELECT * FROM ${db.s}.generations`)).rows[0]!;
     expect(attached).toMatchObject({ status: "succeeded", replicate_prediction_id: created[0]!.id });

@@ -1,4 +1,5 @@
 /** Shared set-up for the gateway tests: an emulator and a gateway whose waits are recorded. */
+import { TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../../src/locked.js";
 import { createReplicateGateway, type ReplicateGateway, type ReplicateGatewayOptions } from "../../src/replicate/index.js";
 import type { Emulator } from "../support/emulator/types.js";
 
@@ -36,11 +37,7 @@ export function gatewayFor(
 }
 
 /** The trainer every test trains with, and a destination model that exists. */
-export const TRAINER = {
-  trainerOwner: "ostris",
-  trainerName: "flux-dev-lora-trainer",
-  trainerVersion: "26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2",
-};
+export const TRAINER = { trainerOwner: TRAINER_OWNER, trainerName: TRAINER_NAME, trainerVersion: TRAINER_VERSION };
 
 export function trainingParams(destination: string, extra: Record<string, unknown> = {}) {
   return {

@@ -3,11 +3,12 @@
  * trainer's inputs, a trained destination model's inputs (cog-flux LoRA predictor, no `guidance`),
  * and a base model that names its guidance input `guidance`.
  */
+import { TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../../../src/locked.js";
 import type { JsonSchema, OpenApiSchema } from "./types.js";
 
-export const TRAINER_MODEL = "ostris/flux-dev-lora-trainer";
-/** Same value as TRAINER_VERSION in src/locked.ts (a test checks they agree). */
-export const TRAINER_VERSION = "26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2";
+/** The trainer sselfie locks (src/locked.ts) is the one the emulator hosts. */
+export const TRAINER_MODEL = `${TRAINER_OWNER}/${TRAINER_NAME}`;
+export { TRAINER_VERSION };
 export const BASE_MODEL = "black-forest-labs/flux-dev-lora";
 export const BASE_MODEL_VERSION = "ae0d7d645446924cf1871e3ca8796e8318f72465d2b5af9323a835df93bf0917";
 
