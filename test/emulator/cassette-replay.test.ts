@@ -238,23 +238,11 @@ function translate(r: Recorded, ids: Map<string, string>): string {
   return path;
 }
 
-async function replay(emu: { url: string; token: string }, r: Recorded, ids: Map<string, string>): Promise<CallResult> {
-  const headers: Record<string, string> = {};
-  if (r.requestContentType) headers["content-type"] = r.requestContentType;
-  const url = `${emu.url}${translate(r, ids)}`;
-  const res = await fetch(url, {
-    method: r.method,
-    headers: { ...headers, authorization: `Bearer ${emu.token}` },
-    ...(r.requestBody ? { body: r.requestBody } : {}),
+function replay(as: { url: string; token: string }, r: Recorded, ids: Map<string, string>): Promise<CallResult> {
+  return call(as, r.method, translate(r, ids), {
+    ...(r.requestBody ? { rawBody: r.requestBody } : {}),
+    ...(r.requestContentType ? { headers: { "content-type": r.requestContentType } } : {}),
   });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, contentType: res.headers.get("content-type") ?? "", text, json };
 }
 
 function learnIds(recorded: unknown, emulated: unknown, ids: Map<string, string>): void {

@@ -17,12 +17,13 @@ export async function call(
   emu: Pick<Emulator, "url" | "token">,
   method: string,
   path: string,
-  opts: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+  /** `body` is sent as JSON (or as it is when FormData); `rawBody` as it is, with the caller's content-type. */
+  opts: { body?: unknown; rawBody?: string; token?: string | null; headers?: Record<string, string> } = {},
 ): Promise<CallResult> {
   const headers: Record<string, string> = { ...opts.headers };
   const token = opts.token === undefined ? emu.token : opts.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  let body: RequestInit["body"];
+  let body: RequestInit["body"] = opts.rawBody;
   if (opts.body instanceof FormData) body = opts.body;
   else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
