@@ -25,6 +25,7 @@ import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./re
 import { scanCode, type ScanOptions, type ScanParams, type ScanReport } from "./scan/index.js";
 import { Trainings } from "./sdk/trainings.js";
 import { Webhooks } from "./sdk/webhooks.js";
+import type { ServeOptions, ServeParams, WebhookServer } from "./server/index.js";
 
 export interface SselfieOptions {
   /** A PostgreSQL connection string; without it (and without `pool`) the embedded database is used. */
@@ -127,6 +128,16 @@ export class Sselfie {
   async reconcile(_params: Record<string, never> = {}, options: ReconcileCallOptions = {}): Promise<ReconcileReport> {
     await this.#core.ready();
     return reconcile(this.#core.context, options);
+  }
+
+  /**
+   * Receives Replicate's webhooks (`POST /webhooks/replicate`: verified, applied once per
+   * webhook-id), answers `GET /healthz`, and reconciles on a timer. Resolves once listening; close
+   * the returned server before this object. fastify is loaded only here.
+   */
+  async serve(params: ServeParams = {}, options: ServeOptions = {}): Promise<WebhookServer> {
+    await this.#core.ready();
+    return (await import("./server/index.js")).serve(this.#core.context, params, options);
   }
 
   /** Releases what this object opened: the embedded database and its lock, or its own pool. Idempotent. */

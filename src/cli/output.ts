@@ -77,6 +77,11 @@ export class Output {
     if (hintStack) this.stderr.write(`${this.dim(hintStack)}\n`);
   }
 
+  /** One line on stdout as it is, for commands whose output is a stream of lines (`serve`). */
+  line(text: string): void {
+    this.stdout.write(`${text}\n`);
+  }
+
   /** A note for the operator (stderr), never part of the JSON document. */
   note(message: string): void {
     if (!this.json) this.stderr.write(`${message}\n`);

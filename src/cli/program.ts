@@ -175,6 +175,17 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
     ["sselfie reconcile --json", "*/5 * * * * sselfie reconcile --json >> /var/log/sselfie-reconcile.log"],
   );
 
+  add(
+    program
+      .command("serve")
+      .description("receive Replicate's webhooks (POST /webhooks/replicate), answer GET /healthz, and reconcile on a timer")
+      .option("--host <host>", "address to listen on (default 127.0.0.1)")
+      .option("--port <n>", "port (default 8080; 0 picks a free one)")
+      .option("--reconcile-every <minutes>", "a reconcile pass this often (default 5; 0 turns it off)"),
+    async () => (await import("./commands/serve.js")).serveCommand,
+    ["sselfie serve --port 8080", "SSELFIE_WEBHOOK_URL=https://hooks.example/webhooks/replicate sselfie train --user 42 --images ./selfies"],
+  );
+
   return program;
 }
 

@@ -17,6 +17,7 @@ import {
   WebhookVerificationError,
   type SignedDelivery,
 } from "./verify-signature.js";
+import { webhookSecretFor, type UnverifiedDelivery } from "./owner-secret.js";
 
 export type HeaderSource = Headers | Record<string, string | readonly string[] | undefined>;
 
@@ -53,22 +54,6 @@ export interface WebhookResult {
   id: string | null;
 }
 
-/** A cached secret older than this may be fetched again when a signature does not match (rotation). */
-const SECRET_RECHECK_MS = 60_000;
-const secrets = new WeakMap<SselfieContext, { key: Promise<string>; at: number }>();
-
-function webhookSecret(ctx: SselfieContext, refresh: boolean): { key: Promise<string>; fresh: boolean } {
-  const cached = secrets.get(ctx);
-  if (cached && !(refresh && Date.now() - cached.at > SECRET_RECHECK_MS)) return { key: cached.key, fresh: false };
-  const key = ctx.replicate().then((g) => g.getWebhookSecret());
-  const entry = { key, at: Date.now() };
-  secrets.set(ctx, entry);
-  key.catch(() => {
-    if (secrets.get(ctx) === entry) secrets.delete(ctx);
-  });
-  return { key, fresh: true };
-}
-
 function header(headers: HeaderSource, name: string): string | undefined {
   if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
   const record = headers as Record<string, string | readonly string[] | undefined>;
@@ -97,10 +82,11 @@ export async function verifyReplicateWebhook(
   if (opts.secret !== undefined) {
     valid = hasValidSignature(delivery, opts.secret);
   } else {
-    const first = webhookSecret(ctx, false);
+    const unverified = unverifiedDelivery(request.rawBody);
+    const first = webhookSecretFor(ctx, unverified, { refresh: false });
     valid = hasValidSignature(delivery, await first.key);
     if (!valid && !first.fresh) {
-      const again = webhookSecret(ctx, true);
+      const again = webhookSecretFor(ctx, unverified, { refresh: true });
       if (again.fresh) valid = hasValidSignature(delivery, await again.key);
     }
   }
@@ -152,6 +138,17 @@ interface Payload {
   id: string;
   input?: Record<string, unknown>;
   [key: string]: unknown;
+}
+
+/** The body as far as it parses, for choosing the owner's secret; trusted only once verified. */
+function unverifiedDelivery(rawBody: string | Uint8Array): UnverifiedDelivery {
+  try {
+    const body: unknown = JSON.parse(typeof rawBody === "string" ? rawBody : Buffer.from(rawBody).toString("utf8"));
+    const id = body && typeof body === "object" ? (body as { id?: unknown }).id : undefined;
+    return { objectId: typeof id === "string" ? id : null, body };
+  } catch {
+    return { objectId: null, body: null };
+  }
 }
 
 function parseBody(rawBody: string | Uint8Array): Payload {
