@@ -54,6 +54,7 @@ declare module "fastify" {
 
 export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: FastifyInstance; counts: DeliveryCounts }> {
   const { default: fastify } = await import("fastify");
+  let closing = false;
   const counts: DeliveryCounts = { applied: 0, duplicate: 0, ignored: 0, refused: { signature: 0, stale: 0, malformed: 0 }, failed: 0 };
   const app = fastify({
     logger: false,
@@ -64,8 +65,16 @@ export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: Fast
     forceCloseConnections: "idle",
   });
   // The signature covers the exact bytes: every body is kept raw, whatever its content type.
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  // Once closing, every answer ends its connection: a keep-alive socket would hold close() open.
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
 
   app.addHook("onResponse", async (req: FastifyRequest, reply: FastifyReply) => {
     deps.log({
