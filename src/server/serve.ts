@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { SselfieContext } from "../context.js";
 import { InvalidInputError } from "../errors.js";
 import { DEFAULT_RECHECK_AFTER_MS, reconcile, type ReconcileReport } from "../reconcile/index.js";
-import { handleReplicateWebhook } from "../webhooks/index.js";
+import { handleReplicateWebhook, verifyReplicateWebhook } from "../webhooks/index.js";
 import { buildWebhookApp, type DeliveryCounts, type LogEntry } from "./webhook-app.js";
 
 export const DEFAULT_SERVE_HOST = "127.0.0.1";
@@ -71,6 +71,7 @@ export async function serve(ctx: SselfieContext, params: ServeParams = {}, opts:
 
   const { app, counts } = await buildWebhookApp({
     handle: (request) => handleReplicateWebhook(ctx, request, { actor }),
+    verify: (request) => verifyReplicateWebhook(ctx, request),
     ping: async () => void (await ctx.db.query("SELECT 1")),
     health: () => ({ reconcile: lastReconcile }),
     log: (entry) => opts.onLog?.(entry),

@@ -35,6 +35,8 @@ export interface LogEntry {
 
 export interface WebhookAppDeps {
   handle(request: WebhookRequest): Promise<WebhookResult>;
+  /** Checks signature and window only (throws WebhookVerificationError); for retries this process already applied. */
+  verify(request: WebhookRequest): Promise<unknown>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   /** Extra fields for /healthz (e.g. the last reconcile). */
@@ -44,6 +46,23 @@ export interface WebhookAppDeps {
 }
 
 const SIGNATURE_HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature"] as const;
+/**
+ * Webhook ids this process applied (or found applied) lately, oldest first. Replicate retries a
+ * delivery to the same URL; a retry found here is verified and acknowledged without a database
+ * round trip. The database (webhook_deliveries) stays the authority for every other case.
+ */
+const RECENT_IDS = 10_000;
+
+function recentIds() {
+  const ids = new Map<string, Pick<WebhookResult, "kind" | "id">>();
+  return {
+    get: (id: string) => ids.get(id),
+    add(id: string, result: Pick<WebhookResult, "kind" | "id">) {
+      ids.set(id, result);
+      if (ids.size > RECENT_IDS) ids.delete(ids.keys().next().value!);
+    },
+  };
+}
 
 /** Per-request facts for the log line, set by the handlers. */
 declare module "fastify" {
@@ -55,6 +74,7 @@ declare module "fastify" {
 export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: FastifyInstance; counts: DeliveryCounts }> {
   const { default: fastify } = await import("fastify");
   let closing = false;
+  const recent = recentIds();
   const counts: DeliveryCounts = { applied: 0, duplicate: 0, ignored: 0, refused: { signature: 0, stale: 0, malformed: 0 }, failed: 0 };
   const app = fastify({
     logger: false,
@@ -97,8 +117,17 @@ export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: Fast
       return reply.code(401).send({ error: { code: "WEBHOOK_SIGNATURE_INVALID", message: "An unsigned request: Replicate's webhook headers are missing." } });
     }
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const request = { headers: req.headers, rawBody };
     try {
-      const result = await deps.handle({ headers: req.headers, rawBody });
+      const known = recent.get(webhookId as string);
+      let result: WebhookResult;
+      if (known) {
+        await deps.verify(request);
+        result = { handled: true, duplicate: true, ...known };
+      } else {
+        result = await deps.handle(request);
+        if (result.handled) recent.add(webhookId as string, { kind: result.kind, id: result.id });
+      }
       const outcome = result.duplicate ? "duplicate" : result.handled ? "applied" : "ignored";
       counts[outcome]++;
       Object.assign(req.logFields, { outcome, kind: result.kind, objectId: result.id });

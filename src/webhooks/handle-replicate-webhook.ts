@@ -82,7 +82,8 @@ export async function verifyReplicateWebhook(
   if (opts.secret !== undefined) {
     valid = hasValidSignature(delivery, opts.secret);
   } else {
-    const unverified = unverifiedDelivery(request.rawBody);
+    let parsed: UnverifiedDelivery | undefined;
+    const unverified = () => (parsed ??= unverifiedDelivery(request.rawBody));
     const first = webhookSecretFor(ctx, unverified, { refresh: false });
     valid = hasValidSignature(delivery, await first.key);
     if (!valid && !first.fresh) {

@@ -23,7 +23,8 @@ const secrets = new WeakMap<SselfieContext, { key: Promise<string>; at: number }
  */
 export function webhookSecretFor(
   ctx: SselfieContext,
-  _delivery: UnverifiedDelivery,
+  /** Parses the body only if called: today's single secret needs nothing of it. */
+  _delivery: () => UnverifiedDelivery,
   opts: { refresh: boolean },
 ): { key: Promise<string>; fresh: boolean } {
   const cached = secrets.get(ctx);
