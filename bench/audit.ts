@@ -16,6 +16,7 @@
  */
 import pg from "pg";
 import { runAudit } from "../src/audit/index.js";
+import { canonicalParts } from "./locked-sql.js";
 import { median } from "./stats.js";
 import type { SselfieContext } from "../src/context.js";
 import { createPgDatabase } from "../src/db/pg.js";
@@ -51,13 +52,6 @@ async function applyAuditIndexes(db: Database): Promise<void> {
 }
 
 /** The canonical JSON of a locked input around its prompt and seed, to hash in SQL while seeding. */
-function canonicalParts() {
-  const text = canonicalJson(buildGenerationInput("\u0001P", 424242, "guidance_scale"));
-  const [before, rest] = text.split('"\\u0001P"') as [string, string];
-  const [between, after] = rest.split("424242") as [string, string];
-  return { before, between, after };
-}
-
 async function seed(pool: pg.Pool, users: number): Promise<Database> {
   const schema = `bench_audit_${users}`;
   const db = createPgDatabase(pool, schema, { ownsPool: false });
