@@ -21,6 +21,8 @@ export type { WebhookHandleOptions, WebhookRequest, WebhookResult } from "./sdk/
 export type { DatasetsResource, PrepareParams, PrepareOptions, PrepareResult } from "./datasets/index.js";
 export type { PrepareProgress, PrepareReport, DatasetSummary } from "./datasets/types.js";
 export type { ReconcileCallOptions, ReconcileItemError, ReconcileProgress, ReconcileReport } from "./reconcile/index.js";
+export type { ServeParams, ServeOptions, WebhookServer, DeliveryCounts, LogEntry } from "./server/index.js";
+export { validateServeParams, WEBHOOK_BODY_LIMIT_BYTES } from "./server/index.js";
 export type { AuditRule, Violation, UnverifiedModel } from "./audit/index.js";
 
 export {

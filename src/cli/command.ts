@@ -44,6 +44,4 @@ export interface CliCommand<O> {
   /** A question to confirm before running (needs --yes when not interactive), or null. */
   confirmation?(o: O): string | null;
   run(ctx: CommandRun, o: O): Promise<CommandResult>;
-  /** True for a command that handles SIGINT/SIGTERM itself (a server that shuts down gracefully). */
-  handlesSignals?: boolean;
 }

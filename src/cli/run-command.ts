@@ -37,7 +37,7 @@ export async function runCommand<O>(
     }
     void sselfie.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
-  if (!command.handlesSignals) process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     let principal = null;
     if (command.scope !== null) {

@@ -24,17 +24,22 @@ export const reconcileCommand: CliCommand<Record<string, never>> = {
   scope: "train",
   action: "reconcile",
   parse: () => ({}),
-  async run({ sselfie, principal, out }) {
+  // SIGTERM/SIGINT: the items in progress finish, the ones claimed but not begun are released at
+  // once for the next run, then the process exits 143/130.
+  abortable: true,
+  async run({ sselfie, principal, out, signal }) {
     const progress = out.interactive ? await out.progress("Reconciling unfinished work…") : null;
     try {
       const report = await sselfie.reconcile(
         {},
         {
           actor: principal?.name ?? null,
+          signal,
           onProgress: (p) =>
             progress?.update(`Reconciling… ${p.trainings.checked} trainings, ${p.generations.checked} generations checked`),
         },
       );
+      if (signal.aborted) throw signal.reason;
       // Items that failed are listed; the run itself succeeded (exit 0), so cron keeps calm.
       return { payload: reconcilePayload(report), text: () => describeReconcile(report, out) };
     } finally {

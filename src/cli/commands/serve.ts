@@ -1,6 +1,4 @@
-import { InvalidInputError } from "../../errors.js";
-import type { LogEntry, ServeParams } from "../../server/index.js";
-import { validateServeParams } from "../../server/serve.js";
+import { InvalidInputError, validateServeParams, type LogEntry, type ServeParams } from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 function parsePort(v: unknown): number | undefined {
@@ -17,42 +15,31 @@ function parseMinutes(v: unknown): number | undefined {
   return Math.round(Number(v) * 60_000);
 }
 
-/** Resolves with the first of SIGTERM or SIGINT; a second one ends the process at once. */
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", on).off("SIGINT", on);
-      const force = (again: NodeJS.Signals) => process.exit(again === "SIGINT" ? 130 : 143);
-      process.once("SIGTERM", force).once("SIGINT", force);
-      resolve(signal);
-    };
-    process.on("SIGTERM", on).on("SIGINT", on);
-  });
-}
-
 export const serveCommand: CliCommand<Required<ServeParams>> = {
   scope: "train",
   action: "serve",
-  handlesSignals: true,
+  // SIGTERM/SIGINT abort `signal`: the server stops accepting, finishes what is in flight, and the
+  // command returns (exit 0). A second signal ends the process at once.
+  abortable: true,
   parse: (o) =>
     validateServeParams({
       ...(o.host !== undefined ? { host: String(o.host) } : {}),
       ...(o.port !== undefined ? { port: parsePort(o.port)! } : {}),
       ...(o.reconcileEvery !== undefined ? { reconcileEveryMs: parseMinutes(o.reconcileEvery)! } : {}),
     }),
-  async run({ sselfie, principal, out }, params) {
-    const signal = nextSignal();
+  async run({ sselfie, principal, out, signal }, params) {
     // The URL is the first line on stdout; log lines wait for it.
     let held: LogEntry[] | null = [];
     const onLog = (entry: LogEntry) => (held ? held.push(entry) : out.line(JSON.stringify(entry)));
-    const server = await sselfie.serve(params, { actor: principal?.name ?? null, onLog });
+    const server = await sselfie.serve(params, { actor: principal?.name ?? null, onLog, signal });
     out.line(server.url);
     out.line(JSON.stringify({ time: new Date().toISOString(), event: "listening", url: server.url, webhookUrl: server.webhookUrl }));
     for (const entry of held) out.line(JSON.stringify(entry));
     held = null;
-    const received = await signal;
-    out.line(JSON.stringify({ time: new Date().toISOString(), event: "stopping", signal: received }));
-    await server.close();
+    const stopping = () => out.line(JSON.stringify({ time: new Date().toISOString(), event: "stopping", reason: String(signal.reason?.message ?? signal.reason) }));
+    if (signal.aborted) stopping();
+    else signal.addEventListener("abort", stopping, { once: true });
+    await server.closed;
     const payload = { time: new Date().toISOString(), event: "stopped", deliveries: server.counts() };
     return { payload, text: () => JSON.stringify(payload) };
   },
