@@ -4,10 +4,9 @@
  * when the database cannot be reached.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase } from "../../src/db/pg.js";
 import { createReplicateGateway } from "../../src/replicate/index.js";
 import { runCli } from "../support/cli.js";
-import { cliBackend, initAndGetAdminToken } from "../support/cli-env.js";
+import { cliBackend, serverCliSetup } from "../support/cli-env.js";
 import { TEST_DATABASE_URL } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { plantRunningTraining } from "../reconcile/plant-work.js";
@@ -30,12 +29,7 @@ describe.skipIf(!TEST_DATABASE_URL)("on PostgreSQL", () => {
   const backend = cliBackend("postgres");
 
   it("two processes at once work each unfinished training once; one that fails is listed, and both exit 0", { timeout: 120_000 }, async () => {
-    const base = await backend.env();
-    const admin = await initAndGetAdminToken(base);
-    const env = { ...base, SSELFIE_TOKEN: admin, REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, REPLICATE_OWNER: emu.owner };
-    const pg = (await import("pg")).default;
-    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
-    const db = createPgDatabase(pool, base.SSELFIE_SCHEMA!, { ownsPool: false });
+    const { env, db, pool } = await serverCliSetup(backend, emu);
     const gateway = createReplicateGateway({ apiToken: emu.token, baseUrl: emu.url });
     try {
       const planted = [];

@@ -5,15 +5,15 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgDatabase } from "../../src/db/pg.js";
 import { createReplicateGateway } from "../../src/replicate/index.js";
 import { signWebhook } from "../../src/webhooks/index.js";
 import { BIN, runCli } from "../support/cli.js";
-import { cliBackend, initAndGetAdminToken } from "../support/cli-env.js";
+import { cliBackend, initAndGetAdminToken, serverCliSetup } from "../support/cli-env.js";
 import { TEST_DATABASE_URL } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { imageFolder } from "../training/training-helpers.js";
 import { plantRunningTraining } from "../reconcile/plant-work.js";
+import { until } from "../support/until.js";
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -53,28 +53,11 @@ function startServe(env: Record<string, string>, extra: string[] = []): Promise<
   });
 }
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!TEST_DATABASE_URL)("on PostgreSQL", () => {
   const backend = cliBackend("postgres");
 
-  async function setup() {
-    const base = await backend.env();
-    const admin = await initAndGetAdminToken(base);
-    const env = { ...base, SSELFIE_TOKEN: admin, REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, REPLICATE_OWNER: emu.owner };
-    const pg = (await import("pg")).default;
-    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
-    const db = createPgDatabase(pool, base.SSELFIE_SCHEMA!, { ownsPool: false });
-    return { env, db, pool };
-  }
+  const setup = () => serverCliSetup(backend, emu);
 
   it("prints its URL first; train with SSELFIE_WEBHOOK_URL is completed by the webhook; SIGTERM exits 0", { timeout: 90_000 }, async () => {
     const { env, db, pool } = await setup();

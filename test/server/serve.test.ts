@@ -14,6 +14,7 @@ import { forEachBackend } from "../support/databases.js";
 import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator, WebhookDelivery } from "../support/emulator/index.js";
 import { count, imageFolder, trainingRows, userModel } from "../training/training-helpers.js";
+import { until } from "../support/until.js";
 
 let emu: Emulator;
 emulatorForFile({ training: { startingMs: 60_000, processingMs: 600_000 }, webhookRetryDelaysMs: [50, 50] }, (started) => {
@@ -27,15 +28,6 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function start(ctx: SselfieContext, reconcileEveryMs = 0) {
   const logs: LogEntry[] = [];
@@ -143,7 +135,8 @@ forEachBackend((backend) => {
     expect((await userModel(db, "42"))?.training_status).toBe("training");
     emu.finishTraining(started.trainingId, "succeeded");
     await until(async () => (await userModel(db, "42"))?.training_status === "completed");
-    expect(logs.filter((l) => l.event === "reconcile").some((l) => (l.trainings as { changed: number }).changed === 1)).toBe(true);
+    // The pass that changed it logs once it has ended.
+    await until(async () => logs.some((l) => l.event === "reconcile" && (l.trainings as { changed: number }).changed === 1));
     const health = await (await fetch(`${server!.url}/healthz`)).json();
     expect(health).toMatchObject({ ok: true, database: "up", reconcile: { trainings: expect.any(Object) } });
   });

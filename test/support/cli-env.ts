@@ -68,3 +68,18 @@ export async function initAndGetAdminToken(env: Record<string, string>): Promise
   }
   return r.json.operator.token as string;
 }
+
+/**
+ * For a "postgres" CLI backend: an initialised environment with an admin token and Replicate set to
+ * the emulator, plus a database handle on the same schema (close `pool` after the test).
+ */
+export async function serverCliSetup(backend: CliBackend, emu: { token: string; url: string; owner: string }) {
+  const base = await backend.env();
+  const admin = await initAndGetAdminToken(base);
+  const env = { ...base, SSELFIE_TOKEN: admin, REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, REPLICATE_OWNER: emu.owner };
+  const pg = (await import("pg")).default;
+  const { createPgDatabase } = await import("../../src/db/pg.js");
+  const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+  const db = createPgDatabase(pool, base.SSELFIE_SCHEMA!, { ownsPool: false });
+  return { env, db, pool };
+}

@@ -21,6 +21,7 @@ import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator, type WebhookDelivery } from "../support/emulator/index.js";
 import { count, events, imageFolder, trainingRows, userModel } from "../training/training-helpers.js";
+import { until } from "../support/until.js";
 
 const STARTING_MS = 10_000;
 const PROCESSING_MS = 100_000;
@@ -60,15 +61,6 @@ beforeEach(async () => {
 });
 afterEach(() => emu.close());
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Re-sends a recorded delivery (or a variant) straight to the handler. */
 function redeliver(ctx: SselfieContext, d: Pick<WebhookDelivery, "webhookId" | "timestamp" | "body">, opts: { secret?: string; now?: number } = {}) {
