@@ -114,10 +114,12 @@ await Promise.all(Array.from({ length: n }, (_, i) => new Promise((resolve, reje
 done(t, files.length, files.length);
 `,
   "scan.mjs": `
-import { scanCode } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
+import { createSselfie } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
 import { done } from "./common.mjs";
 const t = performance.now();
-const r = await scanCode({ paths: [process.argv[2]] });
+const sselfie = await createSselfie({ database: false });
+const r = await sselfie.scan({ paths: [process.argv[2]] });
+await sselfie.close();
 done(t, r.scanned, r.parsed, { findings: r.findings.length });
 `,
 };

@@ -64,6 +64,16 @@ export const read = (id: string) => replicate.predictions.get(id);
     expect(report.findings.map(({ rule, line, column }) => ({ rule, line, column }))).toEqual([{ rule: "scan.direct-call", line: 5, column: 3 }]);
   });
 
+  it("lines and columns as editors count them: CRLF line ends, UTF-16 columns after an emoji", async () => {
+    const d = tempDir("sselfie-scan-columns-");
+    const code = ['import Replicate from "replicate";', "const r = new Replicate();", 'const hi = "📸"; await r.run("black-forest-labs/flux-dev", { input: {} });', ""];
+    writeFileSync(join(d, "crlf.mjs"), code.join("\r\n"));
+    const report = await scanCode({ cwd: d }, { workers: 0 });
+    expect(report.findings.map(({ rule, line, column }) => ({ rule, line, column }))).toEqual([
+      { rule: "scan.shared-model", line: 3, column: code[2]!.indexOf('"black') + 1 },
+    ]);
+  });
+
   it("refuses paths that do not exist (INVALID_INPUT kind, exit 2), naming each, before reading anything", async () => {
     const err = await scanCode({ paths: ["express", "nope", "also/missing.ts"], cwd: dir }).catch((e: unknown) => e);
     expect(isSselfieError(err) && err.code).toBe("SCAN_PATH_NOT_FOUND");
