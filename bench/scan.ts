@@ -35,12 +35,12 @@ function buildTrees(): { mixed: string; allHits: string } {
   const allHits = join(TMP, "all-hits");
   if (existsSync(join(TMP, "done")) && !process.env.BENCH_FRESH) return { mixed, allHits };
   rmSync(TMP, { recursive: true, force: true });
-  const real = listSourceFiles(join(ROOT, "node_modules")).filter((f) => !/\/node_modules\/.*\/(?:dist|build)\//.test("") && statSync(f).size <= MAX_BYTES);
+  const real = listSourceFiles(join(ROOT, "node_modules")).filter((f) => statSync(f).size <= MAX_BYTES);
   const corpus = listSourceFiles(join(ROOT, "test/fixtures/scan-corpus"));
   const written: Array<{ rel: string; text: string }> = [];
   for (let i = 0; written.length < FILES - BACKEND_FILES; i++) {
     const src = real[i % real.length]!;
-    // node_modules/<pkg>/... -> vendor-copy-<round>/<pkg>/... (the scan skips node_modules, so rename it)
+    // node_modules/<pkg>/... -> copy-<n>/<pkg>/..., with node_modules, dist and build renamed so the scan enters them
     const rel = join(`copy-${Math.floor(i / real.length)}`, relative(join(ROOT, "node_modules"), src).replaceAll("node_modules", "nm").replace(/(^|\/)(dist|build)(\/|$)/g, "$1$2-out$3"));
     written.push({ rel, text: readFileSync(src, "utf8") });
   }
