@@ -48,6 +48,8 @@ export interface ReconcileCallOptions {
   onProgress?: (progress: ReconcileProgress) => void;
   /** Items worked at once. Default 4. */
   concurrency?: number;
+  /** Rows claimed per statement. Default: `concurrency`. */
+  claimBatch?: number;
   /** An item checked (by any process) less than this long ago is left for the next pass. Default 30 s. */
   recheckAfterMs?: number;
   /** How long a claim holds if its process dies. Default 10 min. */
@@ -65,6 +67,7 @@ export async function reconcile(ctx: SselfieContext, opts: ReconcileCallOptions 
   const { db } = ctx;
   const actor = opts.actor ?? null;
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_RECONCILE_CONCURRENCY);
+  const claimBatch = Math.max(1, opts.claimBatch ?? concurrency);
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const recheckAfterMs = opts.recheckAfterMs ?? DEFAULT_RECHECK_AFTER_MS;
   const ages: GenerationAges = {
@@ -84,11 +87,11 @@ export async function reconcile(ctx: SselfieContext, opts: ReconcileCallOptions 
   const refill = async () => {
     while (buffer.length === 0 && phase !== "done") {
       if (phase === "training") {
-        const claimed = await claimTrainings(db, db.s, concurrency, { leaseMs, since });
+        const claimed = await claimTrainings(db, db.s, claimBatch, { leaseMs, since });
         if (claimed.length === 0) phase = "generation";
         buffer.push(...claimed.map((row) => ({ kind: "training" as const, row })));
       } else {
-        const claimed = await claimGenerations(db, db.s, concurrency, { leaseMs, since, ...ages });
+        const claimed = await claimGenerations(db, db.s, claimBatch, { leaseMs, since, ...ages });
         if (claimed.length === 0) phase = "done";
         buffer.push(...claimed.map((row) => ({ kind: "generation" as const, row })));
       }

@@ -175,4 +175,17 @@ forEachBackend((backend) => {
     expect(one.trainings.changed + two.trainings.changed).toBe(6);
     for (const p of planted) expect(emu.requestsTo("GET", `/v1/trainings/${p.trainingId}`)).toHaveLength(1);
   });
+
+  it("stopped by its signal, a pass finishes the item in hand and frees the claimed rest for the next process at once", async () => {
+    const db = await backend.freshDatabase();
+    const ctx = makeContext(db, emu);
+    for (let i = 0; i < 5; i++) await plantRunningTraining(db, emu, ctx.gateway, `a${i}`);
+    const stop = new AbortController();
+    // All five claimed at once, one worked at a time: the first item's progress stops the pass.
+    const report = await reconcile(ctx, { concurrency: 1, claimBatch: 5, signal: stop.signal, onProgress: () => stop.abort() });
+    expect(report.trainings.checked).toBe(1);
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${db.s}.trainings WHERE reconcile_after IS NULL`);
+    expect(rows[0]!.n).toBe(4);
+    expect((await reconcile(ctx)).trainings.checked).toBe(4);
+  });
 });
