@@ -64,17 +64,13 @@ function recentIds() {
   };
 }
 
-/** Per-request facts for the log line, set by the handlers. */
-declare module "fastify" {
-  interface FastifyRequest {
-    logFields?: Record<string, unknown>;
-  }
-}
 
 export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: FastifyInstance; counts: DeliveryCounts }> {
   const { default: fastify } = await import("fastify");
   let closing = false;
   const recent = recentIds();
+  // Per-request facts for the log line, set by the handlers (no augmentation of fastify's types).
+  const logFields = new WeakMap<FastifyRequest, Record<string, unknown>>();
   const counts: DeliveryCounts = { applied: 0, duplicate: 0, ignored: 0, refused: { signature: 0, stale: 0, malformed: 0 }, failed: 0 };
   const app = fastify({
     logger: false,
@@ -104,16 +100,17 @@ export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: Fast
       path: req.url.split("?")[0],
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      ...req.logFields,
+      ...logFields.get(req),
     });
   });
 
   app.post("/webhooks/replicate", async (req, reply) => {
     const webhookId = req.headers["webhook-id"];
-    req.logFields = typeof webhookId === "string" ? { webhookId: webhookId.slice(0, 100) } : {};
+    const fields: Record<string, unknown> = typeof webhookId === "string" ? { webhookId: webhookId.slice(0, 100) } : {};
+    logFields.set(req, fields);
     if (SIGNATURE_HEADERS.some((h) => typeof req.headers[h] !== "string")) {
       counts.refused.signature++;
-      req.logFields.outcome = "refused";
+      fields.outcome = "refused";
       return reply.code(401).send({ error: { code: "WEBHOOK_SIGNATURE_INVALID", message: "An unsigned request: Replicate's webhook headers are missing." } });
     }
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -130,18 +127,18 @@ export async function buildWebhookApp(deps: WebhookAppDeps): Promise<{ app: Fast
       }
       const outcome = result.duplicate ? "duplicate" : result.handled ? "applied" : "ignored";
       counts[outcome]++;
-      Object.assign(req.logFields, { outcome, kind: result.kind, objectId: result.id });
+      Object.assign(fields, { outcome, kind: result.kind, objectId: result.id });
       return reply.code(200).send({ ok: true, outcome });
     } catch (err) {
       if (err instanceof WebhookVerificationError) {
         const kind = err.code === "WEBHOOK_TIMESTAMP_STALE" ? "stale" : err.code === "WEBHOOK_SIGNATURE_INVALID" ? "signature" : "malformed";
         counts.refused[kind]++;
-        Object.assign(req.logFields, { outcome: "refused", code: err.code });
+        Object.assign(fields, { outcome: "refused", code: err.code });
         return reply.code(kind === "malformed" ? 400 : 401).send({ error: { code: err.code, message: err.message } });
       }
       counts.failed++;
       const code = err instanceof SselfieError ? err.code : "UNEXPECTED";
-      Object.assign(req.logFields, { outcome: "failed", code });
+      Object.assign(fields, { outcome: "failed", code });
       return reply.code(503).send({ error: { code, message: "The delivery could not be applied now; deliver it again." } });
     }
   });
