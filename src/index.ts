@@ -19,7 +19,16 @@ export type { CreateOperatorParams, AuthenticateParams, Operator, CreatedOperato
 export type { AuditParams, AuditProgress, AuditReport } from "./sdk/audit.js";
 export type { WebhookHandleOptions, WebhookRequest, WebhookResult } from "./sdk/webhooks.js";
 export type { DatasetsResource, PrepareParams, PrepareOptions, PrepareResult } from "./datasets/index.js";
-export type { PrepareProgress, PrepareReport, DatasetSummary } from "./datasets/types.js";
+export type {
+  PrepareProgress,
+  PrepareReport,
+  PreparedImageReport,
+  DatasetProblem,
+  DatasetSummary,
+  FaceInfo,
+  SourceFormat,
+  MetadataKind,
+} from "./datasets/types.js";
 export type { ReconcileCallOptions, ReconcileItemError, ReconcileProgress, ReconcileReport } from "./reconcile/index.js";
 export type { ServeParams, ServeOptions, WebhookServer, DeliveryCounts, LogEntry } from "./server/index.js";
 export { validateServeParams, WEBHOOK_BODY_LIMIT_BYTES } from "./server/index.js";

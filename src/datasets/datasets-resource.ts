@@ -5,9 +5,9 @@
 import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { InvalidInputError } from "../errors.js";
-import { INVALID_IMAGES } from "../training/dataset/invalid-images.js";
 import { drawContactSheet } from "./contact-sheet.js";
 import { CONTACT_SHEET_FILE, MANIFEST_FILE } from "./output-files.js";
+import { INVALID_IMAGES } from "./preparation-failed.js";
 import { prepareImageSet } from "./prepare-image-set.js";
 import type { DatasetChecks, DatasetSummary, PreparedSet, PrepareProgress, PrepareReport } from "./types.js";
 

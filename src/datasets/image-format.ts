@@ -2,11 +2,13 @@
  * Which format a file is, from its first bytes (never its name). HEIF and AVIF share the ISO base
  * media `ftyp` box and are told apart by their brands.
  */
-import { describeOtherContent } from "../training/dataset/sniff-format.js";
 import type { SourceFormat } from "./types.js";
 
 export const FORMAT_NAMES: Record<SourceFormat, string> = { jpeg: "JPEG", png: "PNG", webp: "WebP", heif: "HEIC/HEIF", avif: "AVIF" };
 export const ACCEPTED_FORMATS = "JPEG, PNG, WebP, HEIC/HEIF or AVIF";
+
+/** Enough bytes for every signature below (an ISO-BMFF `ftyp` box with a few brands). */
+export const SNIFF_BYTES = 64;
 
 const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"]);
 const AVIF_BRANDS = new Set(["avif", "avis"]);
@@ -34,6 +36,23 @@ export function sniffSourceFormat(head: Uint8Array): SourceFormat | undefined {
   const brands = ftypBrands(head);
   if (brands.some((b) => AVIF_BRANDS.has(b))) return "avif";
   if (brands.some((b) => HEIF_BRANDS.has(b))) return "heif";
+  return undefined;
+}
+
+/** A short description of a file that is not an accepted image, when its kind is recognisable. */
+export function describeOtherContent(head: Uint8Array): string | undefined {
+  const brands = ftypBrands(head);
+  if (brands.length > 0) return brands[0] === "crx " ? "a camera raw file (CR3)" : "a video";
+  if (has(head, "GIF87a") || has(head, "GIF89a")) return "a GIF image";
+  if (has(head, "BM") && [12, 40, 56, 108, 124].includes(head[14] ?? -1)) return "a BMP image";
+  if (has(head, "II*\x00") || has(head, "MM\x00*")) {
+    return "a TIFF image (or a camera raw file)";
+  }
+  if ((head[0] === 0xff && head[1] === 0x0a) || has(head, "\x00\x00\x00\x0cJXL ")) return "a JPEG XL image";
+  if (has(head, "8BPS")) return "a Photoshop document";
+  if (has(head, "%PDF")) return "a PDF document";
+  if (has(head, "PK\x03\x04")) return "a zip archive";
+  if (has(head, "RIFF")) return "a RIFF file that is not WebP (audio or video)";
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 /** The name a prepared image is written and uploaded under: `NN-<name>.jpg`, lower case. */
-import { baseName, stemOf } from "../training/dataset/entry-names.js";
+import { baseName, stemOf } from "./entry-names.js";
 
 const MAX_STEM = 80;
 

@@ -22,6 +22,9 @@ export interface TrainingRow {
   input: Record<string, unknown>;
   input_images_url: string | null;
   manifest: unknown;
+  /** The photo set passed preparation (src/datasets); `dataset` says what preparation did. */
+  dataset_prepared: boolean;
+  dataset: Record<string, unknown> | null;
   status: TrainingStatus;
   replicate_status: string | null;
   output_version: string | null;
@@ -49,12 +52,30 @@ export function isActiveTrainingConflict(err: unknown): boolean {
 export async function insertPendingTraining(
   db: Queryable,
   s: string,
-  row: { userId: string; trainerVersion: string; destination: string; input: Record<string, unknown>; manifest: unknown; operator: string | null },
+  row: {
+    userId: string;
+    trainerVersion: string;
+    destination: string;
+    input: Record<string, unknown>;
+    manifest: unknown;
+    operator: string | null;
+    /** The summary of the prepared set; the row then records that the set passed preparation. */
+    dataset?: Record<string, unknown>;
+  },
 ): Promise<TrainingRow> {
   const { rows } = await db.query<TrainingRow>(
-    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING *`,
-    [row.userId, row.trainerVersion, row.destination, JSON.stringify(row.input), JSON.stringify(row.manifest ?? null), row.operator],
+    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status, dataset_prepared, dataset)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) RETURNING *`,
+    [
+      row.userId,
+      row.trainerVersion,
+      row.destination,
+      JSON.stringify(row.input),
+      JSON.stringify(row.manifest ?? null),
+      row.operator,
+      row.dataset !== undefined,
+      row.dataset === undefined ? null : JSON.stringify(row.dataset),
+    ],
   );
   return rows[0]!;
 }

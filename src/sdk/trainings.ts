@@ -29,15 +29,15 @@ export class Trainings {
   }
 
   /**
-   * Checks and packages the user's photos, ensures their private destination model, uploads the
-   * zip and starts the locked trainer with the user's trigger word. Throws InvalidInputError
+   * Prepares the user's photos (exactly as `datasets.prepare`), ensures their private destination model, uploads the
+   * zip of the prepared images and starts the locked trainer with the user's trigger word. Throws InvalidInputError
    * (bad user id or images, before any I/O) or StateError TRAINING_IN_PROGRESS.
    */
   async start(params: StartTrainingParams, options: RequestOptions = {}): Promise<StartTrainingResult> {
     validateUserId(params.userId);
     options.signal?.throwIfAborted();
     await this.#core.ready();
-    return startTraining(this.#core.context, options.actor ?? null, params);
+    return startTraining(this.#core.context, options.actor ?? null, params, options.signal ? { signal: options.signal } : {});
   }
 
   /** The stored status of the user's latest training, without asking Replicate. */

@@ -31,7 +31,9 @@ import {
   validateUserId,
 } from "../locked.js";
 import { REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
-import { inspectImageSet, packageImageSet, type ManifestEntry } from "./dataset/index.js";
+import { withPreparedSet, type DatasetSummary, type PreparedSet } from "../datasets/index.js";
+import { packagePreparedSet, type PreparedManifestEntry } from "../datasets/package-prepared-set.js";
+import { preparationFailed } from "../datasets/preparation-failed.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
 import { findTrainingByInput, PENDING_GRACE_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
@@ -45,6 +47,8 @@ export interface StartTrainingParams {
 }
 
 export interface StartTrainingOptions {
+  /** Stops the preparation of the photos (nothing has reached the database or Replicate then). */
+  signal?: AbortSignal;
   /** See reconcile.ts; default 15 minutes. */
   pendingGraceMs?: number;
 }
@@ -57,7 +61,9 @@ export interface StartTrainingResult {
   triggerWord: string;
   status: TrainingStatus;
   /** Exactly the uploaded zip's entries. */
-  manifest: readonly ManifestEntry[];
+  manifest: readonly PreparedManifestEntry[];
+  /** What preparation did to the set (`train --json`'s `dataset`). */
+  dataset: DatasetSummary;
   inputImagesUrl: string;
   steps: number | null;
   /** Whether this call created the destination model at Replicate. */
@@ -77,9 +83,21 @@ export async function startTraining(
 ): Promise<StartTrainingResult> {
   const userId = validateUserId(params.userId);
   const steps = params.steps === undefined ? undefined : validateSteps(params.steps);
-  // Refused before the database or Replicate hear of it: a bad image set is exit 2 in any state.
-  const imageSet = await inspectImageSet(params.images);
+  // Prepared before the database or Replicate hear of it: a bad image set is exit 2 in any state,
+  // and what is uploaded is exactly what `sselfie prepare` writes. The prepared files are removed
+  // when this call ends, however it ends.
+  return withPreparedSet(params.images, { tmpDir: ctx.tmpDir, ...(opts.signal && { signal: opts.signal }) }, (prepared) => {
+    if (!prepared.report.ok) throw preparationFailed(params.images, prepared.report);
+    return startPreparedTraining(ctx, actor, { userId, steps, prepared }, opts);
+  });
+}
 
+async function startPreparedTraining(
+  ctx: SselfieContext,
+  actor: string | null,
+  { userId, steps, prepared }: { userId: string; steps: number | undefined; prepared: PreparedSet },
+  opts: StartTrainingOptions,
+): Promise<StartTrainingResult> {
   const { db } = ctx;
   const s = db.s;
   const owner = await ctx.owner();
@@ -87,7 +105,7 @@ export async function startTraining(
   const modelName = destinationModelName(userId);
   const trigger = triggerWordFor(userId);
 
-  const claim = await claimSlot(ctx, actor, { userId, modelId, trigger, steps }, opts);
+  const claim = await claimSlot(ctx, actor, { userId, modelId, trigger, steps, dataset: prepared.summary }, opts);
   let row = claim.row;
   let created: Training | undefined;
   // Once the create call went out, a training may exist whatever we heard: the row must stay.
@@ -105,7 +123,7 @@ export async function startTraining(
       );
     }
     if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
-    const packaged = await packageImageSet(imageSet, { dir: ctx.tmpDir });
+    const packaged = await packagePreparedSet(prepared, ctx.tmpDir);
     zipPath = packaged.zipPath;
     if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
     const file = await gateway.uploadFile(packaged.zipPath, { filename: `${userId}-selfies.zip`, contentType: "application/zip" });
@@ -155,6 +173,7 @@ export async function startTraining(
       triggerWord: trigger,
       status: row.status,
       manifest: packaged.manifest,
+      dataset: prepared.summary,
       inputImagesUrl: file.urls.get,
       steps: steps ?? null,
       modelCreated,
@@ -171,7 +190,7 @@ export async function startTraining(
         modelId,
         trainer: TRAINER_REF,
         steps: steps ?? null,
-        images: imageSet.images.length,
+        images: prepared.files.length,
         zipSha256: packaged.zipSha256,
         inputImagesUrl: file.urls.get,
         modelCreated,
@@ -223,7 +242,7 @@ interface Claim {
 async function claimSlot(
   ctx: SselfieContext,
   actor: string | null,
-  c: { userId: string; modelId: string; trigger: string; steps: number | undefined },
+  c: { userId: string; modelId: string; trigger: string; steps: number | undefined; dataset: DatasetSummary },
   opts: StartTrainingOptions,
 ): Promise<Claim> {
   const { db } = ctx;
@@ -238,6 +257,7 @@ async function claimSlot(
           input: plannedTrainingInput(c.trigger, c.steps),
           manifest: null,
           operator: actor,
+          dataset: { ...c.dataset },
         });
         const previousModel = await lockUserModel(tx, db.s, c.userId);
         if (previousModel && previousModel.replicate_model_id !== c.modelId) {

@@ -11,7 +11,8 @@ import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { goodImages, makeGif, writeFiles } from "../support/images.js";
 
-const TRAIN_KEYS = ["modelId", "status", "trainingId", "triggerWord", "userId"];
+const TRAIN_KEYS = ["dataset", "modelId", "status", "trainingId", "triggerWord", "userId"];
+const DATASET_KEYS = ["converted", "count", "metadataRemoved", "resized", "rotated", "zipBytes"];
 const STATUS_KEYS = ["error", "modelId", "progress", "status", "trainingId", "userId", "versionId"];
 
 let emu: Emulator;
@@ -54,6 +55,8 @@ forEachCliBackend((backend) => {
     const r = await runCli(["train", "--user", user, "--images", photos(), "--json"], { env });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(Object.keys(r.json).sort()).toEqual(TRAIN_KEYS);
+    expect(Object.keys(r.json.dataset).sort()).toEqual(DATASET_KEYS);
+    expect(r.json.dataset).toMatchObject({ count: 10, rotated: 0, resized: 0 });
     expect(r.json).toMatchObject({ userId: user, modelId: `${emu.owner}/${user}-selfie-lora`, triggerWord: `user${user}`, status: "training" });
     expect(emu.trainings.get(r.json.trainingId)?.destination).toBe(r.json.modelId);
 

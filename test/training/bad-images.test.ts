@@ -60,7 +60,7 @@ const corpus: Record<string, () => { path: string; mentions: RegExp }> = {
     path: folder([...goodImages(10), ["bad-crc.png", corruptPngData(makePng({ width: 600, height: 600, seed: 92 }))]]),
     mentions: /bad-crc\.png/,
   }),
-  "a HEIC named .jpg": () => ({ path: folder([...ten(), ["iphone.jpg", makeHeic(3)]]), mentions: /iphone\.jpg/ }),
+  "a HEIC named .jpg that does not decode": () => ({ path: folder([...ten(), ["iphone.jpg", makeHeic(3)]]), mentions: /iphone\.jpg/ }),
   "a text file named .png": () => ({ path: folder([...ten(), ["notes.png", "not an image at all"]]), mentions: /notes\.png/ }),
   "an empty folder": () => ({ path: tmp(), mentions: /10|no image|empty/i }),
   "a path that does not exist": () => ({ path: join(tmp(), "missing"), mentions: /does not exist/ }),

@@ -1,10 +1,13 @@
+import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { prepareImageSet } from "../../src/datasets/index.js";
 import { InvalidInputError, StateError } from "../../src/errors.js";
 import { TRAINER_REF, TRAINER_VERSION } from "../../src/locked.js";
 import { cancelTraining, refreshTraining, startTraining } from "../../src/training/index.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { tempDir } from "../support/temp-dirs.js";
 import { events, HEX64, imageFolder, readZip, trainingRows, userModel } from "./training-helpers.js";
 
 const STARTING_MS = 10_000;
@@ -20,7 +23,7 @@ afterEach(() => emu.close());
 const trainingPosts = () => emu.requestsTo("POST", /\/trainings$/);
 
 forEachBackend((backend) => {
-  it("the full path: real images -> the uploaded zip holds them byte for byte -> the locked trainer -> a stored version", async () => {
+  it("the full path: real images -> the uploaded zip holds exactly the prepared images -> the locked trainer -> a stored version", async () => {
     const db = await backend.freshDatabase();
     const ctx = makeContext(db, emu);
     const { dir, files } = imageFolder(12);
@@ -38,11 +41,14 @@ forEachBackend((backend) => {
     expect(body.input).toEqual({ input_images: started.inputImagesUrl, trigger_word: "user42" });
     expect(emu.models.get(modelId)?.visibility).toBe("private");
 
-    // The zip Replicate holds contains the very bytes of every image, nothing more.
+    // The zip Replicate holds contains exactly what `prepare` writes for these photos, nothing more.
     const zip = await readZip(emu.fileBytesFromUrl(started.inputImagesUrl)!);
-    expect([...zip.keys()].sort()).toEqual([...files.keys()].sort());
-    for (const [name, bytes] of files) expect(zip.get(name)!.equals(bytes)).toBe(true);
-    expect(started.manifest.map((e) => e.name).sort()).toEqual([...files.keys()].sort());
+    const prepared = await prepareImageSet(dir, { dir: tempDir("sselfie-prepared-") });
+    expect([...zip.keys()]).toEqual(prepared.files.map((f) => f.name));
+    for (const f of prepared.files) expect(zip.get(f.name)!.equals(readFileSync(f.path))).toBe(true);
+    expect(started.manifest.map((e) => [e.name, e.source])).toEqual(prepared.report.images.map((i) => [i.name, i.source]));
+    expect(started.manifest).toHaveLength(files.size);
+    expect(started.dataset).toEqual(prepared.summary);
 
     let [row] = await trainingRows(db, "42");
     expect(row).toMatchObject({
@@ -52,6 +58,8 @@ forEachBackend((backend) => {
       destination: modelId,
       input_images_url: started.inputImagesUrl,
       operator: "op-anna",
+      dataset_prepared: true,
+      dataset: { ...prepared.summary },
     });
     expect(row!.input).toEqual(body.input);
     expect(await userModel(db, "42")).toMatchObject({ training_status: "training", replicate_version_id: null, trigger_word: "user42" });

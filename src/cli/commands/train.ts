@@ -1,6 +1,10 @@
-import { InvalidInputError, validateSteps, validateUserId } from "../../index.js";
+import { InvalidInputError, validateSteps, validateUserId, type DatasetSummary } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import { describeStatus, followTraining } from "./status.js";
+
+function describeDataset(d: DatasetSummary): string {
+  return `${d.converted} converted, ${d.resized} resized, ${d.rotated} turned upright, metadata removed from ${d.metadataRemoved}`;
+}
 
 export interface TrainCliOptions {
   userId: string;
@@ -23,7 +27,7 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
   userId: (o) => o.userId,
   async run({ sselfie, principal, out }, o) {
     const actor = principal?.name ?? null;
-    const spinner = await out.progress(`Checking, packaging and uploading user ${o.userId}'s photos…`);
+    const spinner = await out.progress(`Preparing, packaging and uploading user ${o.userId}'s photos…`);
     let started;
     try {
       started = await sselfie.trainings.start(
@@ -37,19 +41,33 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
       `${out.green("✓")} Started training ${started.trainingId} for user ${o.userId}.`,
       `  Model:        ${started.modelId} (private${started.modelCreated ? ", created now" : ""})`,
       `  Trigger word: ${started.triggerWord}`,
-      `  Images:       ${started.manifest.filter((e) => e.format !== "caption").length} (zip of ${started.zipSize} bytes)`,
+      `  Images:       ${started.manifest.length} prepared (${describeDataset(started.dataset)}; zip of ${(started.zipSize / 1_000_000).toFixed(1)} MB)`,
       `  Steps:        ${started.steps ?? "trainer default (1000)"}`,
     ];
     if (!o.wait) {
       return {
-        payload: { userId: started.userId, trainingId: started.trainingId, modelId: started.modelId, triggerWord: started.triggerWord, status: started.status },
+        payload: {
+          userId: started.userId,
+          trainingId: started.trainingId,
+          modelId: started.modelId,
+          triggerWord: started.triggerWord,
+          status: started.status,
+          dataset: started.dataset,
+        },
         text: () => [...startedText, `  Follow it:    sselfie status --user ${o.userId} --watch`].join("\n"),
       };
     }
     out.note(startedText.join("\n"));
     const final = await followTraining(sselfie, actor, o.userId, out);
     return {
-      payload: { userId: started.userId, trainingId: started.trainingId, modelId: started.modelId, triggerWord: started.triggerWord, status: final.status },
+      payload: {
+        userId: started.userId,
+        trainingId: started.trainingId,
+        modelId: started.modelId,
+        triggerWord: started.triggerWord,
+        status: final.status,
+        dataset: started.dataset,
+      },
       text: () => describeStatus(final, out),
     };
   },

@@ -6,6 +6,7 @@
 import initial from "./0001_initial.sql";
 import auditSupport from "./0002_audit_support.sql";
 import reconcile from "./0003_reconcile.sql";
+import datasetPreparation from "./0004_dataset_preparation.sql";
 
 export interface Migration {
   version: number;
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0001_initial", initial),
   migration("0002_audit_support", auditSupport),
   migration("0003_reconcile", reconcile),
+  migration("0004_dataset_preparation", datasetPreparation),
 ]);

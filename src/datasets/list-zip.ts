@@ -12,9 +12,8 @@
 import type { Readable } from "node:stream";
 import type { Entry, ZipFile } from "yauzl";
 import { baseName, isIgnoredPath, unsafeZipPath } from "./entry-names.js";
-import type { DatasetLimits } from "./limits.js";
-import type { Candidate, Listing } from "./listing.js";
-import type { ImageSetProblem } from "./types.js";
+import type { PrepareLimits } from "./limits.js";
+import type { Candidate, ImageSetProblem, Listing } from "./listing.js";
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -45,7 +44,7 @@ function commonFolder(paths: readonly string[]): string {
   return firsts.size === 1 && only !== undefined ? only : "";
 }
 
-export async function listZip(zipPath: string, limits: DatasetLimits): Promise<Listing> {
+export async function listZip(zipPath: string, limits: PrepareLimits): Promise<Listing> {
   const yauzl = await import("yauzl");
   const candidates: Candidate[] = [];
   const ignored: string[] = [];

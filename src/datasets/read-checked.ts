@@ -6,9 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
-import { createImageScanner } from "./detect-image.js";
 import { formatBytes } from "./format-bytes.js";
-import type { ImageInfo } from "./types.js";
 
 export interface ReadCaps {
   readonly maxBytes: number;
@@ -65,47 +63,6 @@ async function readChecked<T>(open: () => Promise<Readable>, caps: ReadCaps, con
   const done = consumer.finish();
   if ("problem" in done) return stop(done.problem);
   return { ok: true, bytesRead: bytes, size: bytes, sha256: hash.digest("hex"), value: done.value };
-}
-
-/** Reads an image to its end, checking its structure as it goes; stops as soon as it is refused. */
-export function readImage(open: () => Promise<Readable>, caps: ReadCaps): Promise<ReadOutcome<ImageInfo>> {
-  const scanner = createImageScanner();
-  return readChecked<ImageInfo>(open, caps, {
-    push(chunk) {
-      scanner.push(chunk);
-      if (scanner.failed) {
-        const result = scanner.finish();
-        return "problem" in result ? result.problem : undefined;
-      }
-      return undefined;
-    },
-    finish() {
-      const result = scanner.finish();
-      return "problem" in result ? { problem: result.problem } : { value: result };
-    },
-  });
-}
-
-/** Reads a caption: small UTF-8 text without NUL bytes. */
-export function readCaption(open: () => Promise<Readable>, caps: ReadCaps): Promise<ReadOutcome<string>> {
-  const chunks: Buffer[] = [];
-  return readChecked<string>(open, caps, {
-    push(chunk) {
-      chunks.push(chunk);
-      return undefined;
-    },
-    finish() {
-      const bytes = Buffer.concat(chunks);
-      let text: string;
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      } catch {
-        return { problem: "is not UTF-8 text (a caption must be plain text)" };
-      }
-      if (text.includes("\0")) return { problem: "is not plain text (it contains NUL bytes)" };
-      return { value: text };
-    },
-  });
 }
 
 /** Reads a file's bytes whole (images are decoded from memory), under the same caps and checks. */

@@ -1,9 +1,11 @@
 /** What `--images` points at: a folder, a zip (by content, whatever its name), or something else. */
 import { open, realpath, stat } from "node:fs/promises";
-import { describeOtherContent, sniffImageFormat, SNIFF_BYTES } from "./sniff-format.js";
-import type { ImageSet } from "./types.js";
+import { describeOtherContent, sniffSourceFormat, SNIFF_BYTES } from "./image-format.js";
 
-export type Source = ImageSet["source"];
+export interface Source {
+  readonly kind: "folder" | "zip";
+  readonly path: string;
+}
 
 const ZIP_SIGNATURES = ["PK\x03\x04", "PK\x05\x06"];
 
@@ -34,7 +36,7 @@ export async function resolveSource(inputPath: string): Promise<Source | string>
     return `cannot be read (${(err as Error).message})`;
   }
   if (ZIP_SIGNATURES.includes(head.subarray(0, 4).toString("latin1"))) return { kind: "zip", path };
-  if (sniffImageFormat(head)) return "is a single image: pass the folder that holds the images, or a .zip of them";
+  if (sniffSourceFormat(head)) return "is a single image: pass the folder that holds the images, or a .zip of them";
   const kind = describeOtherContent(head);
   return `is neither a folder nor a .zip file${kind ? ` (it is ${kind})` : ""}`;
 }

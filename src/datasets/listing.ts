@@ -1,5 +1,14 @@
 import type { Readable } from "node:stream";
-import type { FileLocation, ImageSetProblem } from "./types.js";
+/** Where a listed file's bytes are read from. */
+export type FileLocation =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "zip-entry"; readonly zipPath: string; readonly index: number; readonly headerOffset: number };
+
+/** A file of the source that cannot be used at all (a subfolder, an unsafe zip path, a link outside). */
+export interface ImageSetProblem {
+  readonly file: string;
+  readonly problem: string;
+}
 
 /** A file that may be an image or a caption, before its content is read. */
 export interface Candidate {

@@ -10,9 +10,8 @@ import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { isIgnoredName } from "./entry-names.js";
-import type { DatasetLimits } from "./limits.js";
-import type { Candidate, Listing } from "./listing.js";
-import type { ImageSetProblem } from "./types.js";
+import type { PrepareLimits } from "./limits.js";
+import type { Candidate, ImageSetProblem, Listing } from "./listing.js";
 
 const READ_CHUNK = 256 * 1024;
 // O_NOFOLLOW: a file swapped for a symbolic link after it was listed is not followed.
@@ -38,7 +37,7 @@ export async function openRegularFile(path: string): Promise<Readable> {
 const SUBFOLDER = "is a subfolder: only the files directly in the folder are used; move its images up, or move it out";
 
 /** `root` is the folder's real path. */
-export async function listFolder(root: string, limits: DatasetLimits): Promise<Listing> {
+export async function listFolder(root: string, limits: PrepareLimits): Promise<Listing> {
   const candidates: Candidate[] = [];
   const ignored: string[] = [];
   const problems: ImageSetProblem[] = [];
