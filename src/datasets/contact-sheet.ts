@@ -71,6 +71,7 @@ export async function drawContactSheet(report: PrepareReport, written: readonly 
   const overlay = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join("")}</svg>`);
   return sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
     .composite([...layers, { input: overlay, left: 0, top: 0 }])
+    .removeAlpha()
     .png()
     .toBuffer();
 }

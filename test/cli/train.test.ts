@@ -127,7 +127,7 @@ forEachCliBackend((backend) => {
     const nothing = await runCli(["cancel", "--user", user, "--yes", "--json"], { env });
     expect(nothing.code).toBe(4);
     expect(nothing.json.error.code).toBe("NO_ACTIVE_TRAINING");
-  });
+  }, 120_000); // eight CLI runs, three of which prepare ten photos each
 
   it("status --watch without --json shows progress lines and ends with the outcome", async () => {
     const { env } = await setup();
