@@ -40,21 +40,36 @@ function heicVariant(source: Buffer, shift: number): Buffer {
   return b;
 }
 
-/** A 4000x3000 phone-like JPEG (noise, so it does not compress), GPS in EXIF, half flagged 6. */
+/**
+ * A 4000x3000 phone-like JPEG of about 4.5 MB (a seeded pattern with noise, so it does not
+ * compress like a flat picture), GPS and a device in EXIF, every other one flagged orientation 6.
+ * Cached in bench/.tmp/prepare/pool/, so the sets of 20 and 60 share their files.
+ */
 async function phoneJpeg(seed: number): Promise<Buffer> {
+  const cached = join(ROOT, "pool", `jpeg-${seed}.jpg`);
+  if (statSafe(cached)) return readFileSync(cached);
   const sharp = (await import("sharp")).default;
-  const noise = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
-    .blur(1.1)
-    .modulate({ hue: (seed * 37) % 360 })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return sharp(noise.data, { raw: noise.info })
+  const width = 4000;
+  const height = 3000;
+  const px = Buffer.alloc(width * height * 3);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < px.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const p = (i / 3) | 0;
+    px[i] = (((p % width) >> 3) + ((((p / width) | 0) >> 3) * 3) + (i % 3) * 60 + seed * 17 + ((x >>> 0) & 31)) & 255;
+  }
+  const jpeg = await sharp(px, { raw: { width, height, channels: 3 } })
     .withExif({
       IFD0: { Make: "BenchPhone", Model: `Model ${seed}`, ...(seed % 2 ? { Orientation: "6" } : {}) },
       IFD3: { GPSLatitudeRef: "N", GPSLatitude: `48/1 ${seed}/1 0/1`, GPSLongitudeRef: "E", GPSLongitude: "2/1 21/1 0/1" },
     })
     .jpeg({ quality: 88 })
     .toBuffer();
+  mkdirSync(join(ROOT, "pool"), { recursive: true });
+  writeFileSync(cached, jpeg);
+  return jpeg;
 }
 
 async function photoSet(size: number): Promise<string> {

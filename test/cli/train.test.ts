@@ -5,11 +5,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import { runCli } from "../support/cli.js";
 import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { startEmulator, type Emulator } from "../support/emulator/index.js";
 import { goodImages, makeGif, writeFiles } from "../support/images.js";
+
+// Each test runs the CLI five to ten times, and every `train` prepares ten photos (decoded and
+// encoded again): on a loaded 2-core machine that exceeds the default 60 s.
+vi.setConfig({ testTimeout: 150_000 });
 
 const TRAIN_KEYS = ["dataset", "modelId", "status", "trainingId", "triggerWord", "userId"];
 const DATASET_KEYS = ["converted", "count", "metadataRemoved", "resized", "rotated", "zipBytes"];
@@ -127,7 +131,7 @@ forEachCliBackend((backend) => {
     const nothing = await runCli(["cancel", "--user", user, "--yes", "--json"], { env });
     expect(nothing.code).toBe(4);
     expect(nothing.json.error.code).toBe("NO_ACTIVE_TRAINING");
-  }, 120_000); // eight CLI runs, three of which prepare ten photos each
+  });
 
   it("status --watch without --json shows progress lines and ends with the outcome", async () => {
     const { env } = await setup();
