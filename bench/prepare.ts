@@ -6,7 +6,7 @@
  * count too. See bench/README.md.
  *
  *   npx tsx bench/prepare.ts                    # 3 runs per mode and size, sizes 20,60
- *   npx tsx bench/prepare.ts --runs 5 --sizes 20
+ *   npx tsx bench/prepare.ts --runs 1 --warmup 0 --sizes 20,60   # quick
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -152,15 +152,17 @@ async function measure(mode: Mode, dir: string): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv[2] === "--measure") return measure(process.argv[3] as Mode, process.argv[4]!);
   const runs = Number(arg("--runs", "3"));
+  const warmup = Number(arg("--warmup", "1"));
   const sizes = arg("--sizes", "20,60").split(",").map(Number);
   mkdirSync(ROOT, { recursive: true });
-  const rows: string[] = [];
+  console.log("| photos | mode | set MB | zip MB | wall ms | vs bare | peak RSS above baseline MB | peak RSS MB |");
+  console.log("|---:|---|---:|---:|---:|---:|---:|---:|");
   for (const size of sizes) {
     const dir = await photoSet(size);
     const setBytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
     const results = new Map<Mode, { ms: number; peakMb: number; aboveMb: number; zipBytes: number }[]>(MODES.map((m) => [m, []]));
     // One warm-up run fills the page cache; then the modes alternate, so machine load hits them alike.
-    for (let r = 0; r <= runs; r++) {
+    for (let r = 1 - warmup; r <= runs; r++) {
       for (const mode of MODES) {
         const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--measure", mode, dir], {
           encoding: "utf8",
@@ -174,15 +176,11 @@ async function main(): Promise<void> {
     for (const mode of MODES) {
       const xs = results.get(mode)!;
       const ms = median(xs.map((x) => x.ms));
-      rows.push(
+      console.log(
         `| ${size} | ${mode} | ${(setBytes / 1e6).toFixed(1)} | ${mode === "bare" ? "-" : (xs[0]!.zipBytes / 1e6).toFixed(1)} | ${Math.round(ms)} | ${(ms / bareMs).toFixed(2)}x | ${median(xs.map((x) => x.aboveMb)).toFixed(0)} | ${median(xs.map((x) => x.peakMb)).toFixed(0)} |`,
       );
     }
-    console.error(`size ${size} done`);
   }
-  console.log("| photos | mode | set MB | zip MB | wall ms | vs bare | peak RSS above baseline MB | peak RSS MB |");
-  console.log("|---:|---|---:|---:|---:|---:|---:|---:|");
-  for (const row of rows) console.log(row);
 }
 
 await main();
