@@ -7,6 +7,7 @@
 export { createSselfie, type Sselfie, type SselfieOptions, type InitResult, type MigrateResult } from "./sselfie.js";
 export type { RequestOptions } from "./sdk/request-options.js";
 export type { StartTrainingParams, StartTrainingResult, TrainingStatusResult, WaitOptions } from "./sdk/trainings.js";
+export type { EraseOptions, EraseProgress, EraseUserParams, EraseUserResult } from "./sdk/users.js";
 export type {
   CreateGenerationParams,
   RecoverGenerationParams,

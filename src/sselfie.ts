@@ -24,6 +24,7 @@ import { Operators } from "./sdk/operators.js";
 import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./reconcile/index.js";
 import { scanCode, type ScanOptions, type ScanParams, type ScanReport } from "./scan/index.js";
 import { Trainings } from "./sdk/trainings.js";
+import { Users } from "./sdk/users.js";
 import { Webhooks } from "./sdk/webhooks.js";
 import type { ServeOptions, ServeParams, WebhookServer } from "./server/index.js";
 
@@ -73,6 +74,8 @@ export class Sselfie {
   readonly datasets: DatasetsResource;
   /** Start, read, refresh, wait for and cancel users' trainings. */
   readonly trainings: Trainings;
+  /** End users as a whole: erase one (the right to be forgotten). */
+  readonly users: Users;
   /** Generate from a user's own completed model, and recover an unfinished generation. */
   readonly generations: Generations;
   /** Resolve the one model a user may generate from. */
@@ -90,6 +93,7 @@ export class Sselfie {
     this.#core = core;
     this.datasets = createDatasetsResource({ tmpDir: core.context.tmpDir });
     this.trainings = new Trainings(core);
+    this.users = new Users(core);
     this.generations = new Generations(core);
     this.models = new Models(core);
     this.operators = new Operators(core);

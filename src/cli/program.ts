@@ -137,6 +137,14 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
   );
   add(
     program
+      .command("erase")
+      .description("erase everything sselfie and Replicate hold about a user (admin; resumable)")
+      .requiredOption("--user <id>", "end user id"),
+    async () => (await import("./commands/erase.js")).eraseCommand,
+    ["sselfie erase --user 42", "sselfie erase --user 42 --yes --json"],
+  );
+  add(
+    program
       .command("generate")
       .description("generate 3 portraits from the user's own completed model, with the locked parameters")
       .requiredOption("--user <id>", "end user id")

@@ -21,6 +21,7 @@ import {
   type GenerationOutput,
   type GenerationRow,
 } from "../db/generations.js";
+import { refuseIfErasing } from "../db/erasures.js";
 import { appendEvent } from "../db/operator-events.js";
 import { saveVersionSchema } from "../db/version-schemas.js";
 import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
@@ -153,16 +154,26 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
   await prepareOutDir(outDir);
 
   const inputHash = hashInput(input);
-  const row = await insertGeneration(ctx.db, ctx.db.s, {
-    userId,
-    versionRef: model.ref,
-    prompt: prompt.prompt,
-    input,
-    inputHash,
-    seed,
-    operator: actor,
-    outDir,
-  });
+  // The claim and the erasure check in one transaction: an erasure marked before it refuses it.
+  let row;
+  try {
+    row = await ctx.db.transaction(async (tx) => {
+      await refuseIfErasing(tx, ctx.db.s, userId);
+      return insertGeneration(tx, ctx.db.s, {
+        userId,
+        versionRef: model.ref,
+        prompt: prompt.prompt,
+        input,
+        inputHash,
+        seed,
+        operator: actor,
+        outDir,
+      });
+    });
+  } catch (err) {
+    if (err instanceof StateError) await event("refused", eventDetails(err)).catch(() => undefined);
+    throw err;
+  }
 
   opts.onProgress?.({ phase: "creating", version: model.ref, seed });
   const gateway = await ctx.replicate();

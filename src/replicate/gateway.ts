@@ -4,7 +4,7 @@
  */
 import { openAsBlob } from "node:fs";
 import { basename } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
 import type ReplicateClient from "replicate";
 import { ConfigError, InvalidInputError, type ReplicateError } from "../errors.js";
 import { makeReplicateError, REPLICATE_ERROR_CODES, toReplicateError, type RequestContext } from "./error-mapping.js";
@@ -96,7 +96,18 @@ export interface ReplicateGateway {
   /** Every prediction of the account, newest first, across pages (the way to find a create that was never answered). */
   listPredictions(): AsyncIterable<Prediction>;
   getWebhookSecret(): Promise<string>;
+  /** Every version of the model, newest first; null when the model does not exist (or is not visible). */
+  listVersions(owner: string, name: string): Promise<Version[] | null>;
+  /** Asks Replicate to delete a version (it goes asynchronously, with its predictions). False: it was already gone (404). */
+  deleteVersion(owner: string, name: string, versionId: string): Promise<boolean>;
+  /** Deletes a model that has no versions left. False: it was already gone (404). A model with versions: REPLICATE_CONFLICT. */
+  deleteModel(owner: string, name: string): Promise<boolean>;
+  /** Deletes an uploaded file. False: it was already gone (404). */
+  deleteFile(fileId: string): Promise<boolean>;
 }
+
+/** A DELETE's answer is an empty 202/204: nothing in it is acted on. */
+const AnyBody = z.unknown();
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ID = /^[A-Za-z0-9_-]+$/;
@@ -192,6 +203,17 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
 
   const isCode = (err: unknown, code: string): err is ReplicateError =>
     err instanceof Error && (err as ReplicateError).code === code;
+
+  /** A DELETE: true when Replicate accepted it, false when the thing was already gone (404). */
+  async function remove(path: string): Promise<boolean> {
+    try {
+      await call({ method: "DELETE", path }, AnyBody, (c) => c.request(path, { method: "DELETE" }));
+      return true;
+    } catch (err) {
+      if (isCode(err, REPLICATE_ERROR_CODES.NOT_FOUND)) return false;
+      throw err;
+    }
+  }
 
   const gateway: ReplicateGateway = {
     getAccount() {
@@ -317,6 +339,40 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
 
     listPredictions() {
       return listAll({ method: "GET", path: "/predictions" }, PredictionSchema, (c) => c.paginate(c.predictions.list));
+    },
+
+    async listVersions(owner, name) {
+      const o = segment("owner", owner);
+      const n = segment("model name", name);
+      const versions: Version[] = [];
+      try {
+        for await (const v of listAll({ method: "GET", path: `/models/${o}/${n}/versions` }, VersionSchema, (c) =>
+          c.paginate(() => c.models.versions.list(o, n)),
+        )) {
+          versions.push(v);
+        }
+      } catch (err) {
+        if (isCode(err, REPLICATE_ERROR_CODES.NOT_FOUND)) return null;
+        throw err;
+      }
+      return versions;
+    },
+
+    deleteVersion(owner, name, versionId) {
+      const o = segment("owner", owner);
+      const n = segment("model name", name);
+      const v = segment("version id", versionId, ID);
+      return remove(`/models/${o}/${n}/versions/${v}`);
+    },
+
+    deleteModel(owner, name) {
+      const o = segment("owner", owner);
+      const n = segment("model name", name);
+      return remove(`/models/${o}/${n}`);
+    },
+
+    deleteFile(fileId) {
+      return remove(`/files/${segment("file id", fileId, ID)}`);
     },
 
     async getWebhookSecret() {

@@ -89,7 +89,8 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
       throw err(REPLICATE_ERROR_CODES.BAD_RESPONSE, `Refusing to send the API token to ${url.origin}, which is not ${baseOrigin}`);
     }
     // An upload may be repeated too: a file that arrived twice is an orphan that costs nothing.
-    const replayable = method === "GET" || method === "HEAD" || (method === "POST" && /\/(cancel|files)\/?$/.test(url.pathname));
+    // A DELETE is repeated too: deleting twice ends as once (the second is a 404, read as "gone").
+    const replayable = method === "GET" || method === "HEAD" || method === "DELETE" || (method === "POST" && /\/(cancel|files)\/?$/.test(url.pathname));
     const timeoutMs = timeoutFor(init, opts.timeoutMs, opts.uploadBytesPerSecond);
 
     for (let attempt = 0; ; attempt++) {

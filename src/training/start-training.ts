@@ -18,6 +18,7 @@ import {
   type TrainingRow,
 } from "../db/trainings.js";
 import { lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
+import { refuseIfErasing } from "../db/erasures.js";
 import { ensureUser } from "../db/users.js";
 import { ReplicateError, StateError } from "../errors.js";
 import {
@@ -250,6 +251,7 @@ async function claimSlot(
     try {
       return await db.transaction(async (tx) => {
         await ensureUser(tx, db.s, c.userId);
+        await refuseIfErasing(tx, db.s, c.userId);
         const row = await insertPendingTraining(tx, db.s, {
           userId: c.userId,
           trainerVersion: TRAINER_REF,

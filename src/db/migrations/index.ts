@@ -7,6 +7,7 @@ import initial from "./0001_initial.sql";
 import auditSupport from "./0002_audit_support.sql";
 import reconcile from "./0003_reconcile.sql";
 import datasetPreparation from "./0004_dataset_preparation.sql";
+import erasures from "./0005_erasures.sql";
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0002_audit_support", auditSupport),
   migration("0003_reconcile", reconcile),
   migration("0004_dataset_preparation", datasetPreparation),
+  migration("0005_erasures", erasures),
 ]);

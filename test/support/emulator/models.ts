@@ -122,6 +122,7 @@ export function getModelHandler(ctx: Ctx): Reply {
 
 export function listVersionsHandler(ctx: Ctx): Reply {
   const [owner, name] = ctx.params;
+  purgeDeletedVersions(ctx.state);
   const model = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`);
   if (!model) return notFound();
   const page = paginate(ctx.state, model.versions.values(), ctx.query.get("cursor") ?? undefined, apiUrl(ctx.state, `/models/${owner}/${name}/versions`));
@@ -131,6 +132,7 @@ export function listVersionsHandler(ctx: Ctx): Reply {
 
 export function getVersionHandler(ctx: Ctx): Reply {
   const [owner, name, id] = ctx.params;
+  purgeDeletedVersions(ctx.state);
   const version = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`)?.versions.get(id!);
   return version ? json(200, renderVersion(version)) : notFound();
 }
@@ -142,4 +144,60 @@ export function accountHandler(ctx: Ctx): Reply {
 
 export function webhookSecretHandler(ctx: Ctx): Reply {
   return json(200, { key: ctx.account.webhookSecret });
+}
+
+/** A model the caller owns, or the reply to give instead (404 for another owner's model, as Replicate hides them). */
+function ownModel(ctx: Ctx): EmulatedModel | Reply {
+  const [owner, name] = ctx.params;
+  const model = visibleModel(ctx.state, ctx.account.username, `${owner}/${name}`);
+  if (!model) return notFound();
+  if (model.owner !== ctx.account.username) {
+    return problem(403, "You do not have permission to delete this model.", { title: "Forbidden" });
+  }
+  return model;
+}
+
+/**
+ * DELETE /models/{o}/{n}/versions/{id}: 202 with an empty body; the version is still listed for
+ * `versionDeleteMs`, then goes with every prediction made with it (and their outputs).
+ */
+export function deleteVersionHandler(ctx: Ctx): Reply {
+  const model = ownModel(ctx);
+  if (!("versions" in model)) return model;
+  const version = model.versions.get(ctx.params[2]!);
+  if (!version) return notFound();
+  if (model.visibility !== "private") return problem(400, "You can only delete versions from private models.");
+  version.deleteAt ??= ctx.state.clock.now() + ctx.state.options.versionDeleteMs;
+  purgeDeletedVersions(ctx.state);
+  return { status: 202 };
+}
+
+/**
+ * DELETE /models/{o}/{n}: 204 when the model is private and has no versions left. The spec says a
+ * model with versions cannot be deleted but not with which answer; the emulator's choice is a 409
+ * problem whose detail says to delete the versions first.
+ */
+export function deleteModelHandler(ctx: Ctx): Reply {
+  const model = ownModel(ctx);
+  if (!("versions" in model)) return model;
+  purgeDeletedVersions(ctx.state);
+  if (model.visibility !== "private") return problem(400, "You can only delete private models.");
+  if (model.versions.size > 0) {
+    return problem(409, "Cannot delete a model that has versions. Delete the model's versions first.", { title: "Conflict" });
+  }
+  ctx.state.models.delete(`${model.owner}/${model.name}`);
+  return { status: 204 };
+}
+
+/** Removes the versions whose deletion time came, with their predictions. */
+export function purgeDeletedVersions(state: State): void {
+  const now = state.clock.now();
+  for (const model of state.models.values()) {
+    for (const version of [...model.versions.values()]) {
+      if (version.deleteAt === undefined || version.deleteAt > now) continue;
+      removeVersion(model, version.id);
+      const ref = `${model.owner}/${model.name}:${version.id}`;
+      for (const [id, p] of state.predictions) if (p.versionRef === ref) state.predictions.delete(id);
+    }
+  }
 }

@@ -4,6 +4,8 @@ import { createFileHandler, deleteFileHandler, downloadFileHandler, getFileHandl
 import {
   accountHandler,
   createModelHandler,
+  deleteModelHandler,
+  deleteVersionHandler,
   getModelHandler,
   getVersionHandler,
   listVersionsHandler,
@@ -26,7 +28,9 @@ export const ROUTES: Route[] = [
   route("POST", "/v1/models", createModelHandler),
   route("GET", "/v1/models/:owner/:name", getModelHandler),
   route("GET", "/v1/models/:owner/:name/versions", listVersionsHandler),
+  route("DELETE", "/v1/models/:owner/:name", deleteModelHandler),
   route("GET", "/v1/models/:owner/:name/versions/:id", getVersionHandler),
+  route("DELETE", "/v1/models/:owner/:name/versions/:id", deleteVersionHandler),
   route("POST", "/v1/models/:owner/:name/versions/:id/trainings", createTrainingHandler),
   route("GET", "/v1/trainings", listTrainingsHandler),
   route("GET", "/v1/trainings/:id", getTrainingHandler),

@@ -25,6 +25,7 @@ export interface ResolvedOptions {
   retryAfterHeader: boolean;
   outputTtlMs: number;
   maxModelsPerAccount: number;
+  versionDeleteMs: number;
   maxFileBytes: number;
   webhookRetryDelaysMs: number[];
 }
@@ -82,6 +83,7 @@ export function createState(opts: EmulatorOptions, clock: Clock): State {
       retryAfterHeader: opts.rateLimit?.retryAfterHeader ?? false,
       outputTtlMs: opts.outputTtlMs ?? 3_600_000,
       maxModelsPerAccount: opts.maxModelsPerAccount ?? 1000,
+      versionDeleteMs: opts.versionDeleteMs ?? 300,
       maxFileBytes: opts.maxFileBytes ?? 100 * 1024 * 1024,
       webhookRetryDelaysMs: opts.webhookRetryDelaysMs ?? [100, 400, 1600],
     },

@@ -34,6 +34,8 @@ export interface EmulatorOptions {
   /** Default 3_600_000 after a prediction completes: data_removed, output URLs 404. */
   outputTtlMs?: number;
   maxModelsPerAccount?: number;
+  /** Default 300: a version deleted by DELETE /models/{o}/{n}/versions/{id} is still listed this long (ms), then goes with its predictions. */
+  versionDeleteMs?: number;
   /** Default 100 MiB: larger uploads get 413. */
   maxFileBytes?: number;
   /** Default: a random `whsec_...` per account. */
@@ -63,6 +65,8 @@ export interface EmulatedVersion {
   id: string;
   created_at: string;
   cog_version: string;
+  /** Set by DELETE: when (emulator clock, ms) the version and its predictions disappear. */
+  deleteAt?: number;
   openapi_schema: OpenApiSchema;
 }
 
