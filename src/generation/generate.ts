@@ -128,6 +128,8 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
   let input: Record<string, unknown>;
   let guidanceKey: string;
   try {
+    // At once, before anything is asked of Replicate (the claim below checks again, race-free).
+    await refuseIfErasing(ctx.db, ctx.db.s, userId);
     model = await lookUpUserModel(ctx, userId);
     const loaded = await loadInputSchema(ctx, model);
     const check = checkLockedInput(loaded.schema, prompt.prompt, seed);
