@@ -42,6 +42,7 @@ forEachBackend((backend) => {
       expect(await schemaStatus(db)).toEqual({ schemaVersion: LATEST, latestVersion: LATEST, pending: [], tooNew: false });
       const tables = await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [db.schema]);
       expect(tables.rows.map((r) => r.tablename)).toEqual([
+        "erasures",
         "generations",
         "migrations",
         "model_version_schemas",
