@@ -128,8 +128,11 @@ function dbContext(db: Database): SselfieContext {
     db,
     webhookUrl: undefined,
     tmpDir: "/tmp",
-    owner: async () => OWNER,
-    replicate: async () => {
+    implicitOwner: async () => OWNER,
+    gatewayForOwner: async () => {
+      throw new Error("no Replicate in the database benchmark");
+    },
+    gatewayForUser: async () => {
       throw new Error("no Replicate in the database benchmark");
     },
   };
@@ -293,7 +296,14 @@ async function benchRemote(models: number): Promise<void> {
     );
     emu.advance(61_000);
     emu.clearRequests();
-    const ctx: SselfieContext = { db, webhookUrl: undefined, tmpDir: "/tmp", owner: async () => emu.owner, replicate: async () => gateway };
+    const ctx: SselfieContext = {
+      db,
+      webhookUrl: undefined,
+      tmpDir: "/tmp",
+      implicitOwner: async () => emu.owner,
+      gatewayForOwner: async () => gateway,
+      gatewayForUser: async () => gateway,
+    };
     console.log(`auditing at ${PER_MINUTE} requests a minute…`);
     const t0 = process.hrtime.bigint();
     const report = await runAudit(ctx, { remote: true, ratePerMinute: PER_MINUTE, concurrency: 8 });

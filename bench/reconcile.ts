@@ -96,7 +96,14 @@ async function seed(schema: string, finished: number): Promise<Database> {
 }
 
 function ctxOf(db: Database) {
-  return { db, webhookUrl: undefined, tmpDir: "/tmp", replicate: async () => gateway, owner: async () => emu.owner };
+  return {
+    db,
+    webhookUrl: undefined,
+    tmpDir: "/tmp",
+    gatewayForOwner: async () => gateway,
+    gatewayForUser: async () => gateway,
+    implicitOwner: async () => emu.owner,
+  };
 }
 
 async function pass(db: Database): Promise<{ ms: number; checked: number }> {

@@ -43,7 +43,14 @@ async function runServer(mode: "floor" | "verify" | "apply"): Promise<void> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   const db = createPgDatabase(pool, SCHEMA, { ownsPool: false });
   const gateway = createReplicateGateway({ apiToken: process.env.BENCH_EMULATOR_TOKEN!, baseUrl: process.env.BENCH_EMULATOR_URL! });
-  const ctx = { db, webhookUrl: undefined, tmpDir: "/tmp", replicate: async () => gateway, owner: async () => "bench" };
+  const ctx = {
+    db,
+    webhookUrl: undefined,
+    tmpDir: "/tmp",
+    gatewayForOwner: async () => gateway,
+    gatewayForUser: async () => gateway,
+    implicitOwner: async () => "bench",
+  };
   const log = (entry: object) => void process.stdout.write(`${JSON.stringify(entry)}\n`);
   let url: string;
   if (mode === "apply") {

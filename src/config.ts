@@ -131,3 +131,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   return Object.freeze(result.data);
 }
+
+/**
+ * Reads an added owner's Replicate token from the environment variable its owners row names
+ * (`owners add --token-env VAR`). The token is handed to that owner's gateway and nowhere else.
+ */
+export function replicateTokenLookup(env: NodeJS.ProcessEnv = process.env): (tokenEnv: string) => string | undefined {
+  return (tokenEnv) => nonEmpty(env[tokenEnv]);
+}

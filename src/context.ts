@@ -1,16 +1,24 @@
 /**
- * What every use-case receives: the database, and Replicate opened lazily so that commands that
- * never talk to Replicate need no Replicate token.
+ * What every use-case receives: the database, and Replicate reached through the gateway of the
+ * owner concerned (opened lazily, so that commands that never talk to Replicate need no token).
  */
 import type { Database } from "./db/types.js";
 import type { ReplicateGateway } from "./replicate/index.js";
 
 export interface SselfieContext {
   readonly db: Database;
-  /** The gateway; throws ConfigError MISSING_REPLICATE_TOKEN when no token was configured. */
-  replicate(): Promise<ReplicateGateway>;
-  /** REPLICATE_OWNER, or the account that owns the API token (asked once). */
-  owner(): Promise<string>;
+  /**
+   * The gateway of the owner holding the user's model (the owner recorded on their user_models
+   * row): every call for a user goes through it. StateError USER_NOT_PLACED when the user has no row.
+   */
+  gatewayForUser(userId: string): Promise<ReplicateGateway>;
+  /**
+   * The gateway acting for `owner` with the token its owners row names (REPLICATE_API_TOKEN for the
+   * implicit owner); ConfigError MISSING_REPLICATE_TOKEN when that token is not set.
+   */
+  gatewayForOwner(owner: string): Promise<ReplicateGateway>;
+  /** The implicit owner: REPLICATE_OWNER, or the account that owns REPLICATE_API_TOKEN (asked once). */
+  implicitOwner(): Promise<string>;
   /** Where trainings and predictions report to, when the service receives webhooks. */
   readonly webhookUrl: string | undefined;
   /** A folder for temporary files (zips, partial downloads). */

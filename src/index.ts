@@ -17,6 +17,8 @@ export type {
 } from "./sdk/generations.js";
 export type { UserModelRef } from "./sdk/models.js";
 export type { CreateOperatorParams, AuthenticateParams, Operator, CreatedOperator, Principal } from "./sdk/operators.js";
+export type { AddOwnerParams, DrainOwnerParams, Owner } from "./sdk/owners.js";
+export type { TokenLookup } from "./owners/owner-gateways.js";
 export type { AuditParams, AuditProgress, AuditReport } from "./sdk/audit.js";
 export type { WebhookHandleOptions, WebhookRequest, WebhookResult } from "./sdk/webhooks.js";
 export type { DatasetsResource, PrepareParams, PrepareOptions, PrepareResult } from "./datasets/index.js";
@@ -37,6 +39,7 @@ export type { AuditRule, Violation, UnverifiedModel } from "./audit/index.js";
 
 export {
   loadConfig,
+  replicateTokenLookup,
   defaultHome,
   configFilePath,
   readConfigFile,
@@ -76,6 +79,7 @@ export {
 } from "./locked.js";
 export { SCOPES, type Scope } from "./operators/tokens.js";
 export { validateOperatorName, validateScopes } from "./operators/operators.js";
+export { validateOwnerName, validateTokenEnv, validateCapacity, validateAddOwner } from "./owners/owners.js";
 export { STEPS_MIN, STEPS_MAX, validateSteps } from "./training/index.js";
 export { preparePrompt, PROMPT_MAX_LENGTH, type PreparedPrompt } from "./generation/index.js";
 export { toSarif, AUDIT_RULES, auditRule } from "./audit/index.js";

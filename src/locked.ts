@@ -39,6 +39,11 @@ export function destinationModelId(owner: string, userId: string): string {
   return `${owner}/${destinationModelName(userId)}`;
 }
 
+/** The owner part of a model id `owner/name` (the account the model lives under). */
+export function modelOwner(modelId: string): string {
+  return modelId.split("/", 1)[0]!;
+}
+
 export function triggerWord(userId: string): string {
   return `user${validateUserId(userId)}`;
 }

@@ -13,14 +13,15 @@ import { noDatabase } from "./db/no-database.js";
 import { createDatasetsResource, type DatasetsResource } from "./datasets/index.js";
 import type { MigrateResult } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
-import { ConfigError } from "./errors.js";
+import { createOwnerGateways, type OwnerGatewayOptions } from "./owners/owner-gateways.js";
 import { bootstrapFirstAdmin, type CreatedOperator } from "./operators/operators.js";
-import type { ReplicateGateway, ReplicateGatewayOptions } from "./replicate/index.js";
+import type { ReplicateGatewayOptions } from "./replicate/index.js";
 import { Audit } from "./sdk/audit.js";
 import { SdkCore, attachCore } from "./sdk/core.js";
 import { Generations } from "./sdk/generations.js";
 import { Models } from "./sdk/models.js";
 import { Operators } from "./sdk/operators.js";
+import { Owners } from "./sdk/owners.js";
 import { reconcile, type ReconcileCallOptions, type ReconcileReport } from "./reconcile/index.js";
 import { scanCode, type ScanOptions, type ScanParams, type ScanReport } from "./scan/index.js";
 import { Trainings } from "./sdk/trainings.js";
@@ -39,8 +40,13 @@ export interface SselfieOptions {
   schema?: string;
   replicateApiToken?: string;
   replicateBaseUrl?: string;
-  /** Owner of the destination models; default: the account that owns the API token. */
+  /** The implicit owner of destination models (while no owner is added); default: the account that owns the API token. */
   replicateOwner?: string;
+  /**
+   * Tokens of added owners (`owners.add({ tokenEnv })`), by variable name: a map, or a lookup
+   * function (the CLI's reads the environment). Never stored or printed.
+   */
+  replicateTokens?: OwnerGatewayOptions["tokens"];
   /** Extra gateway settings (timeouts, concurrency, a custom fetch). */
   replicate?: Partial<Omit<ReplicateGatewayOptions, "apiToken" | "baseUrl">>;
   /** A URL that receives Replicate's webhooks for trainings and predictions. */
@@ -82,6 +88,8 @@ export class Sselfie {
   readonly models: Models;
   /** Operators and their tokens: create, list, revoke, authenticate. */
   readonly operators: Operators;
+  /** The Replicate accounts that own users' models: add, list, drain (admin). */
+  readonly owners: Owners;
   /** Check the locked architecture in the data (and at Replicate). */
   readonly audit: Audit;
   /** Apply Replicate's signed webhook deliveries. */
@@ -97,6 +105,7 @@ export class Sselfie {
     this.generations = new Generations(core);
     this.models = new Models(core);
     this.operators = new Operators(core);
+    this.owners = new Owners(core);
     this.audit = new Audit(core);
     this.webhooks = new Webhooks(core);
     attachCore(this, core);
@@ -164,38 +173,16 @@ export async function createSselfie(options: SselfieOptions = {}): Promise<Sself
           lockTimeoutMs: options.lockTimeoutMs,
         });
 
-  let gateway: Promise<ReplicateGateway> | undefined;
-  let owner: Promise<string> | undefined;
   const ctx: SselfieContext = {
     db,
     webhookUrl: options.webhookUrl,
     tmpDir: options.tmpDir ?? tmpdir(),
-    replicate() {
-      gateway ??= (async () => {
-        if (!options.replicateApiToken) {
-          throw new ConfigError(
-            "REPLICATE_API_TOKEN is not set: sselfie needs a Replicate API token for this command.",
-            {},
-            "MISSING_REPLICATE_TOKEN",
-          );
-        }
-        const { createReplicateGateway } = await import("./replicate/index.js");
-        return createReplicateGateway({
-          ...options.replicate,
-          apiToken: options.replicateApiToken,
-          ...(options.replicateBaseUrl ? { baseUrl: options.replicateBaseUrl } : {}),
-        });
-      })();
-      gateway.catch(() => (gateway = undefined));
-      return gateway;
-    },
-    owner() {
-      owner ??= options.replicateOwner
-        ? Promise.resolve(options.replicateOwner)
-        : ctx.replicate().then(async (r) => (await r.getAccount()).username);
-      owner.catch(() => (owner = undefined));
-      return owner;
-    },
+    ...createOwnerGateways(db, {
+      replicateApiToken: options.replicateApiToken,
+      replicateOwner: options.replicateOwner,
+      tokens: options.replicateTokens,
+      gateway: { ...options.replicate, ...(options.replicateBaseUrl ? { baseUrl: options.replicateBaseUrl } : {}) },
+    }),
   };
   return new Sselfie(new SdkCore(ctx));
 }

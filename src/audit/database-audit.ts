@@ -9,6 +9,7 @@ import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstra
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";
 import type { AuditScope } from "./scope-sql.js";
+import { auditOwnerCapacity } from "./owner-checks.js";
 import { runTableCheck, type FindingFields, type TableCheckResult } from "./sql-check.js";
 import { trainingsCheck } from "./training-checks.js";
 
@@ -63,6 +64,12 @@ export async function auditDatabase(
     for (const r of Object.values(results)) {
       for (const [rule, n] of r.counts) counts.set(rule, (counts.get(rule) ?? 0) + n);
       listed.push(...r.listed);
+    }
+    // A pool-wide rule: audited with every user, not for one.
+    if (scope.userId === null) {
+      const capacity = await auditOwnerCapacity(tx, db.s, scope.owner, opts.maxPerRule);
+      if (capacity.count > 0) counts.set("owner.capacity", capacity.count);
+      listed.push(...capacity.listed);
     }
     return {
       checked: {

@@ -114,7 +114,7 @@ export function generationsCheck(
 ): TableCheck<GenerationRow> {
   const p = new SqlParams();
   const { s } = scope;
-  const expectedModel = expectedModelSql(p, scope.owner, "x.user_id");
+  const expectedModel = expectedModelSql(p, scope, "x.user_id");
   const where = scope.userId === null ? "true" : `x.user_id = ${p.add(scope.userId, "text")}`;
   const [preferred, alternative] = GUIDANCE_KEYS;
   const preferredKey = p.add(preferred, "text");

@@ -1,5 +1,5 @@
 /** Rules over `users` and `user_models`: ids, model ids, trigger words, active versions. */
-import { USER_ID_MAX_LENGTH } from "../locked.js";
+import { MODEL_SUFFIX, USER_ID_MAX_LENGTH } from "../locked.js";
 import { MODEL_COMPLETED_HAS_VERSION_CHECK, MODEL_TRIGGER_WORD_CHECK, MODEL_VERSION_HEX_CHECK } from "./constraints.js";
 import { completedTrainingsSql, expectedModelSql, hex64Sql, type AuditScope } from "./scope-sql.js";
 import { SqlParams, type SqlRule, type TableCheck } from "./sql-check.js";
@@ -48,6 +48,7 @@ interface ModelRow {
   trigger_word: string | null;
   training_status: string;
   expected_model_id: string | null;
+  owner_configured: boolean | null;
   shared_with: string[] | null;
 }
 
@@ -68,11 +69,15 @@ export function userModelsCheck(
   const isHex = (column: string) => (versionHexChecked ? `(${column} IS NOT NULL)` : hex64Sql(column));
   const p = new SqlParams();
   const { s } = scope;
-  const expected = expectedModelSql(p, scope.owner, "x.user_id");
+  // With several owners, a user's model is under their own recorded owner, a configured one.
+  const expected = scope.perUserOwner
+    ? `(x.owner || '/' || x.user_id || ${p.add(MODEL_SUFFIX, "text")})`
+    : expectedModelSql(p, scope, "x.user_id");
+  const ownerConfigured = scope.perUserOwner ? `coalesce(x.owner = ANY(${p.add(scope.configuredOwners ?? [], "text[]")}), false)` : "true";
   const where = scopeWhere(p, "x.user_id", scope.userId);
   const version = "x.replicate_version_id";
   const rules: SqlRule[] = [
-    { id: "model.id", when: `x.replicate_model_id IS DISTINCT FROM ${expected}` },
+    { id: "model.id", when: `x.replicate_model_id IS DISTINCT FROM ${expected} OR NOT ${ownerConfigured}` },
     ...(checks.has(MODEL_TRIGGER_WORD_CHECK) ? [] : [{ id: "model.trigger-word", when: `x.trigger_word IS DISTINCT FROM 'user' || x.user_id` }]),
     ...(versionHexChecked && checks.has(MODEL_COMPLETED_HAS_VERSION_CHECK)
       ? []
@@ -103,7 +108,7 @@ export function userModelsCheck(
     from: `${s}.user_models x` + (opts.uniqueOutputVersionIndex ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
     where,
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
-      ${expected} AS expected_model_id, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
+      ${expected} AS expected_model_id, ${ownerConfigured} AS owner_configured, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
     order: "x.user_id",
     params: p,
     rules,
@@ -116,7 +121,10 @@ export function userModelsCheck(
             message:
               row.expected_model_id === null
                 ? `Model id ${JSON.stringify(row.replicate_model_id)} cannot be checked: the owner is unknown.`
-                : `Model id ${JSON.stringify(row.replicate_model_id)} is not ${row.expected_model_id}.`,
+                : row.owner_configured === false
+                  ? `Model ${row.replicate_model_id} is under owner ${JSON.stringify(row.replicate_model_id?.split("/")[0] ?? null)}, which is not a configured owner ` +
+                    `(added: ${(scope.configuredOwners ?? []).filter((o) => o !== scope.owner).join(", ") || "none"}; implicit: ${scope.owner ?? "unknown"}).`
+                  : `Model id ${JSON.stringify(row.replicate_model_id)} is not ${row.expected_model_id}.`,
           };
         case "model.id-shared":
           return {

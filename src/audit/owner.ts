@@ -12,7 +12,7 @@ import type { AuditOwner } from "./types.js";
 
 export async function configuredOwner(ctx: SselfieContext): Promise<AuditOwner | { error: ConfigError | ReplicateError }> {
   try {
-    return { name: await ctx.owner(), source: "configured" };
+    return { name: await ctx.implicitOwner(), source: "configured" };
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ReplicateError) return { error: err };
     throw err;

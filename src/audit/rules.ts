@@ -29,8 +29,8 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
   rule(
     "model.id",
     "database",
-    "The user's model id is exactly {owner}/{userId}-selfie-lora.",
-    "Correct user_models.replicate_model_id (and check REPLICATE_OWNER); if the model at Replicate is wrong too, retrain the user with `sselfie train`.",
+    "The user's model id is exactly {owner}/{userId}-selfie-lora, where {owner} is the user's recorded owner and a configured one (added with `sselfie owners add`, or the implicit REPLICATE_OWNER).",
+    "Correct user_models.replicate_model_id (and check REPLICATE_OWNER and `sselfie owners list`); if the model at Replicate is wrong too, retrain the user with `sselfie train`.",
   ),
   rule(
     "model.id-shared",
@@ -115,6 +115,12 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
     "database",
     "Every generation's input_hash is the sha256 of its stored input in canonical JSON.",
     "The record was changed after it was written: compare it with the prediction at Replicate and the operator_events log.",
+  ),
+  rule(
+    "owner.capacity",
+    "database",
+    "No owner holds more users than its capacity (the implicit owner without a row: 1,000).",
+    "Raise the owner's capacity only if its Replicate account allows more models; otherwise erase or retrain the users past it after adding an owner (`sselfie owners add`).",
   ),
   rule(
     "remote.model-missing",

@@ -5,10 +5,12 @@
  */
 import type { SselfieContext } from "../context.js";
 import { InvalidInputError, StateError } from "../errors.js";
+import { hasAddedOwners, listOwnerRows } from "../db/owners.js";
 import { validateUserId } from "../locked.js";
 import { auditDatabase } from "./database-audit.js";
 import { configuredOwner, inferOwner } from "./owner.js";
-import { auditRemote, DEFAULT_CONCURRENCY, DEFAULT_RATE_PER_MINUTE, type RemoteAuditResult } from "./remote-audit.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_RATE_PER_MINUTE, type RemoteAuditResult } from "./remote-audit.js";
+import { auditRemoteByOwner } from "./remote-owners.js";
 import { loadRemoteTargets, type RemoteTarget } from "./remote-work.js";
 import { AUDIT_RULES } from "./rules.js";
 import type { AuditOptions, AuditOwner, AuditReport, Violation } from "./types.js";
@@ -37,8 +39,10 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
   const { db } = ctx;
 
   let owner: AuditOwner;
-  if (o.remote) {
-    owner = { name: await ctx.owner(), source: "configured" };
+  // The implicit owner must be known to check its users at Replicate, unless owners were added
+  // (then its users, if any, are checked with REPLICATE_API_TOKEN or left unverified).
+  if (o.remote && !(await hasAddedOwners(db, db.s))) {
+    owner = { name: await ctx.implicitOwner(), source: "configured" };
   } else {
     const configured = await configuredOwner(ctx);
     owner =
@@ -55,7 +59,11 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
 
   options.onProgress?.({ phase: "database", done: 0, total: 1 });
   let targets: RemoteTarget[] = [];
-  const database = await auditDatabase(db, { owner: owner.name, userId: o.userId }, { maxPerRule: o.maxPerRule }, async (tx) => {
+  const ownerRows = await listOwnerRows(db, db.s);
+  const perUserOwner = ownerRows.some((r) => r.name !== owner.name);
+  const configuredOwners = [...ownerRows.filter((r) => !r.implicit).map((r) => r.name), ...(owner.name === null ? [] : [owner.name])];
+  const scope = { owner: owner.name, userId: o.userId, perUserOwner, configuredOwners };
+  const database = await auditDatabase(db, scope, { maxPerRule: o.maxPerRule }, async (tx) => {
     if (o.remote) targets = await loadRemoteTargets(tx, db.s, o.userId);
   });
   options.onProgress?.({ phase: "database", done: 1, total: 1 });
@@ -69,7 +77,7 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
 
   let remote: RemoteAuditResult | undefined;
   if (o.remote && targets.length > 0) {
-    remote = await auditRemote(await ctx.replicate(), targets, {
+    remote = await auditRemoteByOwner(ctx, targets, {
       concurrency: o.concurrency,
       ratePerMinute: o.ratePerMinute,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -5,9 +5,17 @@ import type { SqlParams } from "./sql-check.js";
 export interface AuditScope {
   /** Quoted schema name. */
   s: string;
-  /** The owner model ids must have; null when unknown (no models at all). */
+  /** The implicit owner (configured or inferred); null when unknown (no models at all). */
   owner: string | null;
   userId: string | null;
+  /**
+   * Owners besides the implicit one exist (owners table): each user's model must then be under
+   * the user's own recorded owner, which must be one of `configuredOwners`. Without, every model
+   * is under the implicit owner, as before owners existed (and no lookup per row is needed).
+   */
+  perUserOwner?: boolean;
+  /** Added owners and the implicit one. */
+  configuredOwners?: readonly string[];
 }
 
 /**
@@ -18,9 +26,16 @@ export function hex64Sql(column: string): string {
   return `(length(${column}) = 64 AND ${column} !~ '[^0-9a-f]')`;
 }
 
-/** `{owner}/{user_id}-selfie-lora` as SQL over the alias's `user_id`. */
-export function expectedModelSql(p: SqlParams, owner: string | null, userIdColumn: string): string {
-  return `(${p.add(owner, "text")} || '/' || ${userIdColumn} || ${p.add(MODEL_SUFFIX, "text")})`;
+/**
+ * `{owner}/{user_id}-selfie-lora` as SQL over the alias's `user_id`: the implicit owner, or with
+ * several owners the user's recorded owner (user_models.owner, by primary key).
+ */
+export function expectedModelSql(p: SqlParams, scope: Pick<AuditScope, "s" | "owner" | "perUserOwner">, userIdColumn: string): string {
+  const implicit = p.add(scope.owner, "text");
+  const owner = scope.perUserOwner
+    ? `coalesce((SELECT um.owner FROM ${scope.s}.user_models um WHERE um.user_id = ${userIdColumn}), ${implicit})`
+    : implicit;
+  return `(${owner} || '/' || ${userIdColumn} || ${p.add(MODEL_SUFFIX, "text")})`;
 }
 
 /**

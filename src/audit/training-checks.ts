@@ -27,7 +27,7 @@ export function trainingsCheck(
 ): TableCheck<TrainingRow> {
   const p = new SqlParams();
   const { s } = scope;
-  const expected = expectedModelSql(p, scope.owner, "x.user_id");
+  const expected = expectedModelSql(p, scope, "x.user_id");
   const where = scope.userId === null ? "true" : `x.user_id = ${p.add(scope.userId, "text")}`;
   // The first user to record a version keeps it; every later training of another user naming
   // it is a finding.

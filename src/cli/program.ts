@@ -39,7 +39,7 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
         "sselfie audit --all --format sarif > audit.sarif",
         "sselfie scan src --format sarif > scan.sarif",
       ]) +
-        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, NO_COLOR\n" +
+        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, (each added owner's --token-env), REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, NO_COLOR\n" +
         "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
     );
 
@@ -96,6 +96,31 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
     operators.command("revoke").description("revoke an operator's token").argument("<name>", "operator name"),
     async () => (await import("./commands/operators.js")).operatorsRevokeCommand,
     ["sselfie operators revoke ci --yes"],
+  );
+
+  const owners = program
+    .command("owners")
+    .description("the pool of Replicate accounts that own users' models (admin only)")
+    .exitOverride();
+  add(
+    owners
+      .command("add")
+      .description("add a Replicate account or organisation that new users can be placed on")
+      .argument("<name>", "the Replicate account or organisation name")
+      .requiredOption("--token-env <VAR>", "the NAME of the environment variable holding its API token (never the token)")
+      .option("--capacity <n>", "how many users it may hold (default 1000, Replicate's models per account)"),
+    async () => (await import("./commands/owners.js")).ownersAddCommand,
+    ["sselfie owners add acme-photos --token-env REPLICATE_TOKEN_ACME", "sselfie owners add acme-eu --token-env REPLICATE_TOKEN_EU --capacity 900"],
+  );
+  add(
+    owners.command("list").description("list owners: users held, capacity, free places, status"),
+    async () => (await import("./commands/owners.js")).ownersListCommand,
+    ["sselfie owners list", "sselfie owners list --json"],
+  );
+  add(
+    owners.command("drain").description("keep an owner's users but place no new ones on it").argument("<name>", "owner name"),
+    async () => (await import("./commands/owners.js")).ownersDrainCommand,
+    ["sselfie owners drain acme-photos"],
   );
 
   add(

@@ -2,7 +2,7 @@
  * Runs one command in the order the contract requires: arguments (exit 2), configuration and
  * database (exit 6), token and scope (exit 3), confirmation, then the work itself.
  */
-import { createSselfie, InvalidInputError, loadConfig } from "../index.js";
+import { createSselfie, InvalidInputError, loadConfig, replicateTokenLookup } from "../index.js";
 import type { CliCommand, GlobalFlags } from "./command.js";
 import type { Output } from "./output.js";
 
@@ -24,6 +24,7 @@ export async function runCommand<O>(
     replicateBaseUrl: config.replicateBaseUrl,
     replicateOwner: config.replicateOwner,
     webhookUrl: config.webhookUrl,
+    replicateTokens: replicateTokenLookup(),
   });
   // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
   // An abortable command is told instead, and exits the same way once it has cleaned up.

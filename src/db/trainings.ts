@@ -246,3 +246,12 @@ export async function isPendingStale(db: Queryable, s: string, id: number, ms: n
   );
   return rows[0]?.stale === true;
 }
+
+/** Points a pending row at the model of the owner its user was moved to (before any create). */
+export async function setPendingDestination(db: Queryable, s: string, id: number, destination: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE ${s}.trainings SET destination = $2, updated_at = now() WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
+    [id, destination],
+  );
+  return rowCount === 1;
+}

@@ -5,6 +5,8 @@ export type TrainingStatus = "pending" | "training" | "completed" | "failed" | "
 export interface UserModelRow {
   user_id: string;
   replicate_model_id: string;
+  /** The Replicate owner holding the user's model: the owner part of replicate_model_id (generated). */
+  owner: string;
   /** The active version: set only from a succeeded training, kept while a retraining runs or fails. */
   replicate_version_id: string | null;
   trigger_word: string;
@@ -87,4 +89,10 @@ export async function restoreUserModel(db: Queryable, s: string, userId: string,
      WHERE user_id = $1 AND (replicate_version_id IS NOT NULL OR $2 <> 'completed')`,
     [userId, previous.training_status, previous.current_training_id, previous.error],
   );
+}
+
+/** The owner of a user's model with this id, or null when no user has it. */
+export async function findModelOwner(db: Queryable, s: string, modelId: string): Promise<string | null> {
+  const { rows } = await db.query<{ owner: string }>(`SELECT owner FROM ${s}.user_models WHERE replicate_model_id = $1`, [modelId]);
+  return rows[0]?.owner ?? null;
 }

@@ -61,10 +61,9 @@ export interface EraseUserResult {
 export const DEFAULT_ERASE_WAIT_MS = 10 * 60_000;
 const DEFAULT_POLL_MS = 2000;
 
-/** The gateway for calls about a model of `owner` (per-owner when the context offers it). */
-async function gatewayFor(ctx: SselfieContext, owner: string): Promise<ReplicateGateway> {
-  const perOwner = (ctx as { gatewayForOwner?: (owner: string) => Promise<ReplicateGateway> }).gatewayForOwner;
-  return perOwner ? perOwner.call(ctx, owner) : ctx.replicate();
+/** The gateway for calls about a model of `owner`: that owner's token. */
+function gatewayFor(ctx: SselfieContext, owner: string): Promise<ReplicateGateway> {
+  return ctx.gatewayForOwner(owner);
 }
 
 const isCode = (err: unknown, code: string): boolean => (err as ReplicateError | undefined)?.code === code;

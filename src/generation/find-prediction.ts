@@ -59,7 +59,7 @@ export async function searchCreatedPrediction(
 ): Promise<PredictionSearch> {
   const limit = opts.limit ?? DEFAULT_SEARCH_LIMIT;
   const since = row.created_at.getTime() - SEARCH_WINDOW_MS;
-  const gateway = await ctx.replicate();
+  const gateway = await ctx.gatewayForUser(row.user_id);
   const sameVersion: Prediction[] = [];
   let examined = 0;
   let limitReached = false;

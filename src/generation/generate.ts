@@ -178,7 +178,7 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
   }
 
   opts.onProgress?.({ phase: "creating", version: model.ref, seed });
-  const gateway = await ctx.replicate();
+  const gateway = await ctx.gatewayForOwner(model.owner);
   let prediction: Prediction;
   try {
     prediction = await gateway.createPrediction({
@@ -271,7 +271,7 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     throw err;
   };
 
-  const gateway = await ctx.replicate();
+  const gateway = await ctx.gatewayForUser(userId);
   const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_GENERATION_TIMEOUT_MS);
   while (!isTerminalStatus(prediction.status)) {

@@ -41,7 +41,7 @@ export async function recoverGeneration(ctx: SselfieContext, actor: string | nul
         predictionId,
       });
     }
-    prediction = await (await ctx.replicate()).getPrediction(predictionId);
+    prediction = await (await ctx.gatewayForUser(row.user_id)).getPrediction(predictionId);
   } else {
     prediction = await findLostPrediction(ctx, actor, row, opts.searchLimit);
   }

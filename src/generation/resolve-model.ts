@@ -7,10 +7,13 @@ import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import { getUserModel, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
 import { StateError } from "../errors.js";
+import { OWNER_NOT_CONFIGURED } from "../owners/owner-gateways.js";
 import { VERSION_ID_PATTERN, destinationModelId, modelVersionRef, triggerWord, validateUserId } from "../locked.js";
 
 export interface UserModelRef {
   userId: string;
+  /** The Replicate owner holding the user's model (recorded when the user was placed). */
+  owner: string;
   /** `{owner}/{userId}-selfie-lora` */
   modelId: string;
   /** The active version: 64 hex characters. */
@@ -30,7 +33,7 @@ export function integrityViolation(message: string, details: Record<string, unkn
 }
 
 /** The reference for `row`, or the refusal; pure apart from its inputs. */
-export function resolveFromRow(userId: string, owner: string, row: UserModelRow | null): UserModelRef {
+export function resolveFromRow(userId: string, row: UserModelRow | null): UserModelRef {
   if (!row) {
     throw new StateError(
       "MODEL_NOT_FOUND",
@@ -58,6 +61,7 @@ export function resolveFromRow(userId: string, owner: string, row: UserModelRow 
     }
     throw integrityViolation(`User ${userId}'s model is marked ${status} but has no version.`, { userId, status });
   }
+  const { owner } = row;
   const expectedModelId = destinationModelId(owner, userId);
   if (row.user_id !== userId || row.replicate_model_id !== expectedModelId) {
     throw integrityViolation(
@@ -79,6 +83,7 @@ export function resolveFromRow(userId: string, owner: string, row: UserModelRow 
   }
   return {
     userId,
+    owner,
     modelId: expectedModelId,
     versionId: row.replicate_version_id,
     ref: modelVersionRef(expectedModelId, row.replicate_version_id),
@@ -87,14 +92,25 @@ export function resolveFromRow(userId: string, owner: string, row: UserModelRow 
 }
 
 /**
- * Reads the user's row and resolves it. The owner is asked for only when there is a version to
- * check, so a user without a model is refused without any request to Replicate.
+ * Reads the user's row and resolves it against the owner recorded on it, which must be a
+ * configured owner (an added one, or the implicit one). No request to Replicate is made, except
+ * the implicit owner's account lookup when REPLICATE_OWNER is unset (once).
  */
 export async function lookUpUserModel(ctx: SselfieContext, userId: string): Promise<UserModelRef> {
   validateUserId(userId);
   const row = await getUserModel(ctx.db, ctx.db.s, userId);
-  const owner = row?.replicate_version_id ? await ctx.owner() : "";
-  return resolveFromRow(userId, owner, row);
+  const ref = resolveFromRow(userId, row);
+  try {
+    await ctx.gatewayForOwner(ref.owner);
+  } catch (err) {
+    if (!(err instanceof StateError && err.code === OWNER_NOT_CONFIGURED)) throw err;
+    throw integrityViolation(`User ${userId}'s stored model ${ref.modelId} is under an owner that is not configured. ${err.message}`, {
+      userId,
+      storedModelId: ref.modelId,
+      ...err.details,
+    });
+  }
+  return ref;
 }
 
 /**

@@ -42,7 +42,7 @@ export async function loadInputSchema(ctx: SselfieContext, model: UserModelRef):
     return { schema: row.input_schema as InputSchema, cached: true };
   }
   const [owner, name] = model.modelId.split("/") as [string, string];
-  const gateway = await ctx.replicate();
+  const gateway = await ctx.gatewayForOwner(owner);
   const version = await gateway.getVersion(owner, name, model.versionId);
   if (!version) {
     throw integrityViolation(`Replicate has no version ${model.versionId} under ${model.modelId}.`, {

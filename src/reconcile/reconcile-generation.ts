@@ -32,7 +32,7 @@ export async function reconcileGeneration(
 ): Promise<GenerationOutcome> {
   let prediction: Prediction;
   if (row.replicate_prediction_id) {
-    prediction = await (await ctx.replicate()).getPrediction(row.replicate_prediction_id);
+    prediction = await (await ctx.gatewayForUser(row.user_id)).getPrediction(row.replicate_prediction_id);
   } else {
     try {
       prediction = await findLostPrediction(ctx, actor, row);

@@ -5,6 +5,7 @@
  */
 import type { SselfieContext } from "../context.js";
 import type { TrainingRow } from "../db/trainings.js";
+import { modelOwner } from "../locked.js";
 import { applyTraining } from "../training/apply-training.js";
 import { reconcilePendingTraining, type ReconcileOptions } from "../training/reconcile.js";
 
@@ -19,7 +20,7 @@ export async function reconcileTraining(
   if (row.status === "pending") {
     after = await reconcilePendingTraining(ctx, actor, row, opts);
   } else if (row.status === "training" && row.replicate_training_id) {
-    const training = await (await ctx.replicate()).getTraining(row.replicate_training_id);
+    const training = await (await ctx.gatewayForOwner(modelOwner(row.destination))).getTraining(row.replicate_training_id);
     after = (await applyTraining(ctx, row, training, { actor, source: "reconcile" })).row;
   }
   return after.status !== row.status || after.replicate_training_id !== row.replicate_training_id;

@@ -99,7 +99,7 @@ async function verifyOutputVersion(
         `it was not stored as the user's version.`,
     };
   }
-  const gateway = await ctx.replicate();
+  const gateway = await ctx.gatewayForOwner(owner);
   const version = await gateway.getVersion(owner, name, versionId);
   if (!version || version.id !== versionId) {
     return { violation: `training ${t.id} names version ${versionId}, which does not exist under ${modelId}; it was not stored.` };

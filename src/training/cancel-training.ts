@@ -4,7 +4,7 @@ import { appendEvent } from "../db/operator-events.js";
 import { failPendingTraining, getActiveTraining } from "../db/trainings.js";
 import { setUserModelTraining } from "../db/user-models.js";
 import { StateError } from "../errors.js";
-import { validateUserId } from "../locked.js";
+import { modelOwner, validateUserId } from "../locked.js";
 import { applyTraining } from "./apply-training.js";
 import { reconcilePendingTraining, type ReconcileOptions } from "./reconcile.js";
 import { readTrainingStatus, type TrainingStatusResult } from "./training-status.js";
@@ -48,7 +48,7 @@ export async function cancelTraining(
   }
   if (row.status !== "training" || !row.replicate_training_id) return noTraining();
 
-  const training = await (await ctx.replicate()).cancelTraining(row.replicate_training_id);
+  const training = await (await ctx.gatewayForOwner(modelOwner(row.destination))).cancelTraining(row.replicate_training_id);
   const { row: after } = await applyTraining(ctx, row, training, { actor, source: "cancel", event: false });
   await appendEvent(db, db.s, {
     operator: actor,

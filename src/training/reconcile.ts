@@ -17,7 +17,7 @@ import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import { failPendingTraining, getTrainingRow, type TrainingRow } from "../db/trainings.js";
 import { setUserModelTraining } from "../db/user-models.js";
-import { TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
+import { modelOwner, TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
 import type { ReplicateGateway, Training } from "../replicate/index.js";
 import { applyTraining } from "./apply-training.js";
 
@@ -63,7 +63,7 @@ export async function reconcilePendingTraining(
   if (row.status !== "pending" || row.replicate_training_id) return row;
   const triggerWord = typeof row.input.trigger_word === "string" ? row.input.trigger_word : null;
   if (row.input_images_url && triggerWord) {
-    const found = await findTrainingByInput(await ctx.replicate(), {
+    const found = await findTrainingByInput(await ctx.gatewayForOwner(modelOwner(row.destination)), {
       inputImagesUrl: row.input_images_url,
       triggerWord,
       createdAfter: new Date(row.created_at),

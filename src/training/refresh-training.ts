@@ -4,7 +4,7 @@
  */
 import type { SselfieContext } from "../context.js";
 import { getLatestTraining } from "../db/trainings.js";
-import { validateUserId } from "../locked.js";
+import { modelOwner, validateUserId } from "../locked.js";
 import { applyTraining } from "./apply-training.js";
 import { reconcilePendingTraining, type ReconcileOptions } from "./reconcile.js";
 import { readTrainingStatus, type TrainingStatusResult } from "./training-status.js";
@@ -23,7 +23,7 @@ export async function refreshTraining(
   if (latest?.status === "pending") {
     await reconcilePendingTraining(ctx, actor, latest, opts);
   } else if (latest?.status === "training" && latest.replicate_training_id) {
-    const training = await (await ctx.replicate()).getTraining(latest.replicate_training_id);
+    const training = await (await ctx.gatewayForOwner(modelOwner(latest.destination))).getTraining(latest.replicate_training_id);
     await applyTraining(ctx, latest, training, { actor, source: "status" });
   }
   return readTrainingStatus(db, db.s, id);

@@ -17,7 +17,8 @@ import {
   touchPendingTraining,
   type TrainingRow,
 } from "../db/trainings.js";
-import { lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
+import { markOwnerFull, placeNewUser, type PlacementCandidates } from "../db/owners.js";
+import { getUserModel, lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
 import { refuseIfErasing } from "../db/erasures.js";
 import { ensureUser } from "../db/users.js";
 import { ReplicateError, StateError } from "../errors.js";
@@ -31,10 +32,12 @@ import {
   triggerWord as triggerWordFor,
   validateUserId,
 } from "../locked.js";
-import { REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
 import { withPreparedSet, type DatasetSummary, type PreparedSet } from "../datasets/index.js";
 import { packagePreparedSet, type PreparedManifestEntry } from "../datasets/package-prepared-set.js";
 import { preparationFailed } from "../datasets/preparation-failed.js";
+import { OWNER_NOT_CONFIGURED } from "../owners/owner-gateways.js";
+import { moveToNextOwner, placementCandidates, poolFull } from "../owners/placement.js";
+import { isModelLimitRefusal, REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
 import { findTrainingByInput, PENDING_GRACE_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
@@ -101,20 +104,45 @@ async function startPreparedTraining(
 ): Promise<StartTrainingResult> {
   const { db } = ctx;
   const s = db.s;
-  const owner = await ctx.owner();
-  const modelId = destinationModelId(owner, userId);
   const modelName = destinationModelName(userId);
   const trigger = triggerWordFor(userId);
 
-  const claim = await claimSlot(ctx, actor, { userId, modelId, trigger, steps, dataset: prepared.summary }, opts);
+  // Before the claim, so that a refusal costs nothing: a known user's owner must have a usable
+  // token, and a new user needs an owner with room (POOL_FULL, before any upload or paid call).
+  const existing = await getUserModel(db, s, userId);
+  if (existing) await requireOwnerToken(ctx, actor, existing);
+  const candidates = await placementCandidates(ctx);
+
+  const claim = await claimSlot(ctx, actor, { userId, trigger, steps, candidates, dataset: prepared.summary }, opts);
   let row = claim.row;
+  let owner = claim.owner;
+  let modelId = destinationModelId(owner, userId);
   let created: Training | undefined;
   // Once the create call went out, a training may exist whatever we heard: the row must stay.
   let createSent = false;
   let zipPath: string | undefined;
   try {
-    const gateway = await ctx.replicate();
-    const { model, created: modelCreated } = await gateway.ensurePrivateModel(owner, modelName);
+    let gateway = await ctx.gatewayForOwner(owner);
+    let ensured: Awaited<ReturnType<typeof gateway.ensurePrivateModel>>;
+    try {
+      ensured = await gateway.ensurePrivateModel(owner, modelName);
+    } catch (err) {
+      // The account holds models sselfie does not know of: the next owner is tried, once.
+      if (!claim.placed || !isModelLimitRefusal(err)) throw err;
+      const from = owner;
+      owner = await moveToNextOwner(ctx, { userId, from, trainingRowId: row.id, candidates });
+      modelId = destinationModelId(owner, userId);
+      row = { ...row, destination: modelId };
+      await appendEvent(db, s, { operator: actor, action: "owner.full", userId, details: { owner: from, movedTo: owner, message: err.message } });
+      gateway = await ctx.gatewayForOwner(owner);
+      try {
+        ensured = await gateway.ensurePrivateModel(owner, modelName);
+      } catch (again) {
+        if (isModelLimitRefusal(again)) await markOwnerFull(db, s, owner);
+        throw again;
+      }
+    }
+    const { model, created: modelCreated } = ensured;
     if (model.visibility !== "private") {
       throw new StateError(
         INTEGRITY_VIOLATION,
@@ -233,6 +261,10 @@ async function startPreparedTraining(
 interface Claim {
   row: TrainingRow;
   previousModel: UserModelRow | null;
+  /** The user's owner: recorded before, or chosen now. */
+  owner: string;
+  /** Whether this claim placed a new user (their model row did not exist). */
+  placed: boolean;
 }
 
 /**
@@ -243,7 +275,7 @@ interface Claim {
 async function claimSlot(
   ctx: SselfieContext,
   actor: string | null,
-  c: { userId: string; modelId: string; trigger: string; steps: number | undefined; dataset: DatasetSummary },
+  c: { userId: string; trigger: string; steps: number | undefined; candidates: PlacementCandidates; dataset: DatasetSummary },
   opts: StartTrainingOptions,
 ): Promise<Claim> {
   const { db } = ctx;
@@ -252,26 +284,30 @@ async function claimSlot(
       return await db.transaction(async (tx) => {
         await ensureUser(tx, db.s, c.userId);
         await refuseIfErasing(tx, db.s, c.userId);
+        let previousModel = await lockUserModel(tx, db.s, c.userId);
+        let placedOn: string | null = null;
+        if (!previousModel) {
+          placedOn = await placeNewUser(tx, db.s, { userId: c.userId, triggerWord: c.trigger, candidates: c.candidates });
+          // Nothing placed: another process placed this user first, or no owner has room.
+          if (placedOn === null) previousModel = await lockUserModel(tx, db.s, c.userId);
+          if (placedOn === null && !previousModel) throw poolFull(c.userId, c.candidates);
+        }
+        if (previousModel) {
+          // A user keeps their owner for good: only the training fields change.
+          await upsertUserModelForTraining(tx, db.s, { userId: c.userId, modelId: previousModel.replicate_model_id, triggerWord: c.trigger });
+        }
+        const owner = placedOn ?? previousModel!.owner;
+        // The partial unique index decides who trains: this insert fails while the user has an active training.
         const row = await insertPendingTraining(tx, db.s, {
           userId: c.userId,
           trainerVersion: TRAINER_REF,
-          destination: c.modelId,
+          destination: destinationModelId(owner, c.userId),
           input: plannedTrainingInput(c.trigger, c.steps),
           manifest: null,
           operator: actor,
           dataset: { ...c.dataset },
         });
-        const previousModel = await lockUserModel(tx, db.s, c.userId);
-        if (previousModel && previousModel.replicate_model_id !== c.modelId) {
-          throw new StateError(
-            INTEGRITY_VIOLATION,
-            `User ${c.userId}'s model is recorded as ${previousModel.replicate_model_id}, but the configured owner gives ${c.modelId}. ` +
-              `Set REPLICATE_OWNER to the owner of ${previousModel.replicate_model_id}; sselfie never moves a user to another model.`,
-            { recorded: previousModel.replicate_model_id, expected: c.modelId },
-          );
-        }
-        await upsertUserModelForTraining(tx, db.s, { userId: c.userId, modelId: c.modelId, triggerWord: c.trigger });
-        return { row, previousModel };
+        return { row, previousModel, owner, placed: placedOn !== null };
       });
     } catch (err) {
       if (isActiveTrainingConflict(err)) return null;
@@ -298,6 +334,22 @@ async function claimSlot(
   );
   await refuse(ctx, actor, c.userId, err);
   throw err;
+}
+
+/** The user's recorded owner must be one this configuration can act for: sselfie never moves a user. */
+async function requireOwnerToken(ctx: SselfieContext, actor: string | null, existing: UserModelRow): Promise<void> {
+  try {
+    await ctx.gatewayForOwner(existing.owner);
+  } catch (err) {
+    if (!(err instanceof StateError && err.code === OWNER_NOT_CONFIGURED)) throw err;
+    const refusal = new StateError(
+      INTEGRITY_VIOLATION,
+      `User ${existing.user_id}'s model is ${existing.replicate_model_id}, and sselfie never moves a user to another model. ${err.message}`,
+      { userId: existing.user_id, recorded: existing.replicate_model_id, ...err.details },
+    );
+    await refuse(ctx, actor, existing.user_id, refusal);
+    throw refusal;
+  }
 }
 
 async function refuse(ctx: SselfieContext, actor: string | null, userId: string, err: StateError): Promise<void> {

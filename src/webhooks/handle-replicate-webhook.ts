@@ -84,11 +84,11 @@ export async function verifyReplicateWebhook(
   } else {
     let parsed: UnverifiedDelivery | undefined;
     const unverified = () => (parsed ??= unverifiedDelivery(request.rawBody));
-    const first = webhookSecretFor(ctx, unverified, { refresh: false });
-    valid = hasValidSignature(delivery, await first.key);
+    const first = await webhookSecretFor(ctx, unverified, { refresh: false });
+    valid = hasValidSignature(delivery, first.key);
     if (!valid && !first.fresh) {
-      const again = webhookSecretFor(ctx, unverified, { refresh: true });
-      if (again.fresh) valid = hasValidSignature(delivery, await again.key);
+      const again = await webhookSecretFor(ctx, unverified, { refresh: true });
+      if (again.fresh) valid = hasValidSignature(delivery, again.key);
     }
   }
   if (!valid) throw new WebhookVerificationError("WEBHOOK_SIGNATURE_INVALID", "The webhook signature does not match; the delivery is refused.");

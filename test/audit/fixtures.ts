@@ -274,14 +274,16 @@ export async function insertRows(db: Database, rows: Rows): Promise<void> {
 
 /** A context for database-only audits: the owner is configured, Replicate is never reached. */
 export function dbOnlyContext(db: Database, owner: string | null = "alice"): SselfieContext {
+  const noReplicate = async (): Promise<never> => {
+    throw Object.assign(new Error("no Replicate in this test"), { code: "MISSING_REPLICATE_TOKEN" });
+  };
   return {
     db,
     webhookUrl: undefined,
     tmpDir: "/tmp",
-    replicate: async () => {
-      throw Object.assign(new Error("no Replicate in this test"), { code: "MISSING_REPLICATE_TOKEN" });
-    },
-    owner: async () => {
+    gatewayForOwner: noReplicate,
+    gatewayForUser: noReplicate,
+    implicitOwner: async () => {
       if (owner === null) {
         const { ConfigError } = await import("../../src/errors.js");
         throw new ConfigError("REPLICATE_API_TOKEN is not set", {}, "MISSING_REPLICATE_TOKEN");
@@ -300,6 +302,11 @@ export async function dropChecks(db: Database, table: string, text: string): Pro
   for (const r of rows) await db.query(`ALTER TABLE ${db.s}.${table} DROP CONSTRAINT "${r.conname}"`);
   if (rows.length === 0) throw new Error(`no constraint of ${table} mentions ${text}`);
   return rows.map((r) => r.conname);
+}
+
+/** Drops 0006's trigger that refuses to move a trained user to another model, so a plant can. */
+export async function dropOwnerGuard(db: Database): Promise<void> {
+  await db.query(`DROP TRIGGER user_models_keep_trained_owner ON ${db.s}.user_models`);
 }
 
 /** Drops 0002's locked-input constraint on generations, so a plant can store what it refuses. */

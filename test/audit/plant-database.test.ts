@@ -8,7 +8,7 @@ import { runAudit } from "../../src/audit/index.js";
 import type { Database } from "../../src/db/types.js";
 import { TRAINER_OWNER, TRAINER_NAME, buildGenerationInput, hashInput } from "../../src/locked.js";
 import { forEachBackend } from "../support/databases.js";
-import { HOUR, T0, cleanRows, dbOnlyContext, dropChecks, dropLockedInputCheck, hexId, insertRows, iso, type FixtureUser } from "./fixtures.js";
+import { HOUR, T0, cleanRows, dbOnlyContext, dropChecks, dropLockedInputCheck, dropOwnerGuard, hexId, insertRows, iso, type FixtureUser } from "./fixtures.js";
 
 const OWNER = "alice";
 
@@ -61,12 +61,14 @@ forEachBackend((backend) => {
 
   it("model.id: a model under another owner, and a model with another name", async () => {
     const { db, u } = await setup();
+    await dropOwnerGuard(db);
     await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = 'mallory/' || user_id || '-selfie-lora' WHERE user_id = $1`, [u("trained").id]);
     const v = await expectOnly(db, "model.id", u("trained").id);
     expect(v.message).toContain(`alice/${u("trained").id}-selfie-lora`);
 
     const { db: db2, u: u2 } = await setup();
     await dropChecks(db2, "user_models", "split_part");
+    await dropOwnerGuard(db2);
     await db2.query(`UPDATE ${db2.s}.user_models SET replicate_model_id = replicate_model_id || '-v2' WHERE user_id = $1`, [u2("retrained").id]);
     await expectOnly(db2, "model.id", u2("retrained").id);
   });
@@ -75,6 +77,7 @@ forEachBackend((backend) => {
     const { db, u } = await setup();
     await dropChecks(db, "user_models", "UNIQUE");
     await dropChecks(db, "user_models", "split_part");
+    await dropOwnerGuard(db);
     const owner = u("trained").id;
     const thief = u("retrain-failed").id;
     await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = $2 WHERE user_id = $1`, [thief, u("trained").modelId]);
@@ -332,6 +335,7 @@ forEachBackend((backend) => {
     const clean = await runAudit(dbOnlyContext(db, null));
     expect(clean.ok).toBe(true);
     expect(clean.owner).toMatchObject({ name: OWNER, source: "inferred" });
+    await dropOwnerGuard(db);
     await db.query(`UPDATE ${db.s}.user_models SET replicate_model_id = 'mallory/' || user_id || '-selfie-lora' WHERE user_id = $1`, [u("trained").id]);
     const report = await runAudit(dbOnlyContext(db, null));
     expect(report.violations.map((v) => [v.rule, v.userId])).toEqual([["model.id", u("trained").id]]);

@@ -48,6 +48,7 @@ forEachBackend((backend) => {
         "model_version_schemas",
         "operator_events",
         "operators",
+        "owners",
         "trainings",
         "user_models",
         "users",

@@ -462,6 +462,7 @@ forEachBackend((backend) => {
     const m = await plantUser(db, emulator, "42");
     await expect(resolveUserModel(makeContext(db, emulator), "42")).resolves.toEqual({
       userId: "42",
+      owner: emulator.owner,
       modelId: m.modelId,
       versionId: m.versionId,
       ref: m.ref,

@@ -1,19 +1,24 @@
 /**
  * Builds the SselfieContext that use-cases receive, for SDK tests: a real database and the real
- * gateway pointed at the Replicate emulator over HTTP.
+ * per-owner gateways pointed at the Replicate emulator over HTTP. The emulator's first account is
+ * the implicit owner (REPLICATE_API_TOKEN); `tokens` gives added owners' tokens by variable name.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SselfieContext } from "../../src/context.js";
 import type { Database } from "../../src/db/types.js";
-import { createReplicateGateway, type ReplicateGateway } from "../../src/replicate/index.js";
+import { createOwnerGateways } from "../../src/owners/owner-gateways.js";
+import { createGatewayPool, type ReplicateGateway } from "../../src/replicate/index.js";
 
 export interface TestContextOptions {
+  /** The implicit owner (REPLICATE_OWNER); default the emulator's first account. */
   owner?: string;
   webhookUrl?: string;
-  /** Overrides for the gateway (e.g. a recording sleep). */
+  /** Overrides for every gateway (e.g. a recording sleep). */
   gateway?: Record<string, unknown>;
+  /** Added owners' tokens, by the variable name their rows record. */
+  tokens?: Record<string, string>;
 }
 
 export function makeContext(
@@ -21,18 +26,18 @@ export function makeContext(
   emulator: { url: string; token: string; owner: string },
   opts: TestContextOptions = {},
 ): SselfieContext & { gateway: ReplicateGateway } {
-  const gateway = createReplicateGateway({
-    apiToken: emulator.token,
-    baseUrl: emulator.url,
-    timeoutMs: 10_000,
-    ...opts.gateway,
-  });
+  const pool = createGatewayPool({ baseUrl: emulator.url, timeoutMs: 10_000, ...opts.gateway });
   return {
     db,
-    gateway,
+    // The implicit owner's gateway: the one its users' calls go through.
+    gateway: pool.forToken(emulator.token),
     webhookUrl: opts.webhookUrl,
     tmpDir: mkdtempSync(join(tmpdir(), "sselfie-test-")),
-    replicate: async () => gateway,
-    owner: async () => opts.owner ?? emulator.owner,
+    ...createOwnerGateways(db, {
+      replicateApiToken: emulator.token,
+      replicateOwner: opts.owner ?? emulator.owner,
+      tokens: opts.tokens,
+      pool,
+    }),
   };
 }

@@ -8,6 +8,7 @@ import auditSupport from "./0002_audit_support.sql";
 import reconcile from "./0003_reconcile.sql";
 import datasetPreparation from "./0004_dataset_preparation.sql";
 import erasures from "./0005_erasures.sql";
+import owners from "./0006_owners.sql";
 
 export interface Migration {
   version: number;
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0003_reconcile", reconcile),
   migration("0004_dataset_preparation", datasetPreparation),
   migration("0005_erasures", erasures),
+  migration("0006_owners", owners),
 ]);

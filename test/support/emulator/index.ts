@@ -52,6 +52,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     token: first.token,
     owner: first.username,
     webhookSecret: first.webhookSecret,
+    webhookSecretOf(username) {
+      const account = state.accountsByName.get(username);
+      if (!account) throw new Error(`emulator has no account ${username}`);
+      return account.webhookSecret;
+    },
     requests: state.requests,
     clearRequests: () => void state.requests.splice(0),
     requestsTo: (method, pattern) =>

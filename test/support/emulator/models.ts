@@ -106,8 +106,9 @@ export function createModelHandler(ctx: Ctx): Reply {
     return problem(409, "A model with that name and owner already exists.", { title: "Conflict" });
   }
   const owned = [...state.models.values()].filter((m) => m.owner === owner).length;
-  if (owned >= state.options.maxModelsPerAccount) {
-    return problem(400, `You have reached the limit of ${state.options.maxModelsPerAccount} models per account.`);
+  const cap = account.maxModels ?? state.options.maxModelsPerAccount;
+  if (owned >= cap) {
+    return problem(400, `You have reached the limit of ${cap} models per account.`);
   }
   const description = typeof body.description === "string" ? body.description : null;
   const model = putModel(state, owner, name!, { visibility, hardware: hardware!, description });

@@ -33,6 +33,8 @@ export interface ResolvedOptions {
 export interface Account extends Required<Pick<EmulatorAccount, "token" | "username" | "type">> {
   name: string;
   webhookSecret: string;
+  /** Undefined: the emulator's maxModelsPerAccount. */
+  maxModels: number | undefined;
 }
 
 export interface State {
@@ -68,7 +70,8 @@ export function createState(opts: EmulatorOptions, clock: Clock): State {
       username: a.username,
       type: a.type ?? "user",
       name: a.name ?? a.username,
-      webhookSecret: opts.webhookSecret ?? `whsec_${randomBytes(24).toString("base64")}`,
+      webhookSecret: a.webhookSecret ?? opts.webhookSecret ?? `whsec_${randomBytes(24).toString("base64")}`,
+      maxModels: a.maxModels,
     }),
   );
   return {

@@ -5,6 +5,10 @@ export interface EmulatorAccount {
   username: string;
   type?: "user" | "organization";
   name?: string;
+  /** Models this account may own (default: the emulator's `maxModelsPerAccount`). */
+  maxModels?: number;
+  /** This account's `whsec_...` (default: the emulator's `webhookSecret`, else a random one). */
+  webhookSecret?: string;
 }
 
 export interface EmulatorOptions {
@@ -208,7 +212,9 @@ export interface Emulator {
   origin: string;
   token: string;
   owner: string;
+  /** The first account's secret; `webhookSecretOf` gives any account's. */
   webhookSecret: string;
+  webhookSecretOf(username: string): string;
   requests: RecordedRequest[];
   clearRequests(): void;
   requestsTo(method: string, pathPattern: string | RegExp): RecordedRequest[];
