@@ -54,11 +54,11 @@ async function seeded(pool: pg.Pool): Promise<Database> {
   // Through the trigger, as placements do: the owners' counters are the users' true counts.
   await db.query(
     `INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, trigger_word, training_status)
-     SELECT 'user' || i, 'owner' || (1 + i % $2::int) || '/user' || i || '-selfie-lora', 'useruser' || i, 'completed'
+     SELECT 'user' || i, 'owner' || (1 + i % $2::int) || '/user' || i || '-selfie-lora', 'useruser' || i, 'failed'
      FROM generate_series(1, $1::int) i`,
     [USERS, OWNERS],
   );
-  await db.exec(`VACUUM ANALYZE ${db.s}.owners; VACUUM ANALYZE ${db.s}.user_models; VACUUM ANALYZE ${db.s}.users`);
+  for (const table of ["owners", "user_models", "users"]) await db.query(`VACUUM ANALYZE ${db.s}.${table}`);
   console.log(`seeded ${USERS} users on ${OWNERS} owners in ${(ms(t0) / 1000).toFixed(1)} s`);
   return db;
 }
@@ -129,7 +129,7 @@ try {
   );
   const drift = held.rows.filter((r) => r.used !== r.counted || r.used > r.capacity);
   const f = (x: number) => `${x.toFixed(3)} ms`;
-  console.log(`\n${OWNERS} owners, ${USERS} placed users, ${PLACEMENTS} placements each way (PostgreSQL ${(await db.query<{ v: string }>("SHOW server_version")).rows[0]!.v})`);
+  console.log(`\n${OWNERS} owners, ${USERS} placed users, ${PLACEMENTS} placements each way (PostgreSQL ${(await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v})`);
   console.log(`placement statement (choose, lock, insert, count): median ${f(median(placing))}, p95 ${f(pct(placing, 0.95))}`);
   console.log(`plain insert under a fixed owner:                  median ${f(median(plain))}, p95 ${f(pct(plain, 0.95))}`);
   console.log(`${CONCURRENCY} connections at once: ${PLACEMENTS} placements in ${(wall / 1000).toFixed(2)} s = ${((PLACEMENTS / wall) * 1000).toFixed(0)}/s; statement median ${f(median(concurrent))}, p95 ${f(pct(concurrent, 0.95))}`);
