@@ -6,6 +6,7 @@
 import type { Database, Transaction } from "../db/types.js";
 import { USER_ID_MAX_LENGTH } from "../locked.js";
 import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
+import { erasuresCheck } from "./erasure-checks.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";
 import type { AuditScope } from "./scope-sql.js";
@@ -18,6 +19,8 @@ export const AUDIT_WORK_MEM = "128MB";
 
 export interface DatabaseAuditResult {
   checked: { users: number; models: number; trainings: number; generations: number };
+  /** Finished erasures in scope (not part of the report's `checked`). */
+  erasures: number;
   counts: Map<string, number>;
   listed: Array<{ rule: string } & FindingFields>;
 }
@@ -58,6 +61,7 @@ export async function auditDatabase(
       }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
     results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, uniqueOutputVersionIndex }), opts.maxPerRule);
+    results.erasures = await runTableCheck(tx, erasuresCheck(full), opts.maxPerRule);
     if (then) await then(tx);
     const counts = new Map<string, number>();
     const listed: DatabaseAuditResult["listed"] = [];
@@ -78,6 +82,7 @@ export async function auditDatabase(
         trainings: results.trainings!.rows,
         generations: results.generations!.rows,
       },
+      erasures: results.erasures!.rows,
       counts,
       listed,
     };

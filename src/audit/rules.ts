@@ -123,6 +123,12 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
     "Raise the owner's capacity only if its Replicate account allows more models; otherwise erase or retrain the users past it after adding an owner (`sselfie owners add`).",
   ),
   rule(
+    "erasure.rows",
+    "database",
+    "No row of an erased user remains from before the erasure (users, user_models, trainings, generations); a later `train` starts a new user.",
+    "Run `sselfie erase --user <id>` again: it resumes, or finds what is left and removes it.",
+  ),
+  rule(
     "remote.model-missing",
     "remote",
     "The user's model exists on Replicate.",
@@ -151,6 +157,12 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
     "remote",
     "The latest succeeded training of the user at Replicate produced the stored active version.",
     "Run `sselfie status --user <id>` to record the training's outcome; if the output names another model, retrain the user.",
+  ),
+  rule(
+    "erasure.remote-model",
+    "remote",
+    "An erased user's model no longer exists on Replicate (unless the user was trained again since).",
+    "Run `sselfie erase --user <id>` again; it deletes the versions and the model.",
   ),
   rule(
     "remote.unverified",

@@ -8,6 +8,7 @@ import { InvalidInputError, StateError } from "../errors.js";
 import { hasAddedOwners, listOwnerRows } from "../db/owners.js";
 import { validateUserId } from "../locked.js";
 import { auditDatabase } from "./database-audit.js";
+import { auditErasedModels, loadErasedModels, type ErasedModel } from "./erasure-checks.js";
 import { configuredOwner, inferOwner } from "./owner.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_RATE_PER_MINUTE, type RemoteAuditResult } from "./remote-audit.js";
 import { auditRemoteByOwner } from "./remote-owners.js";
@@ -63,13 +64,17 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
   const perUserOwner = ownerRows.some((r) => r.name !== owner.name);
   const configuredOwners = [...ownerRows.filter((r) => !r.implicit).map((r) => r.name), ...(owner.name === null ? [] : [owner.name])];
   const scope = { owner: owner.name, userId: o.userId, perUserOwner, configuredOwners };
+  let erased: ErasedModel[] = [];
   const database = await auditDatabase(db, scope, { maxPerRule: o.maxPerRule }, async (tx) => {
-    if (o.remote) targets = await loadRemoteTargets(tx, db.s, o.userId);
+    if (o.remote) {
+      targets = await loadRemoteTargets(tx, db.s, o.userId);
+      erased = await loadErasedModels(tx, db.s, o.userId);
+    }
   });
   options.onProgress?.({ phase: "database", done: 1, total: 1 });
 
   const nothingFound = database.counts.size === 0;
-  if (o.userId !== null && database.checked.users === 0 && nothingFound && targets.length === 0) {
+  if (o.userId !== null && database.checked.users === 0 && nothingFound && targets.length === 0 && database.erasures === 0) {
     throw new StateError("USER_NOT_FOUND", `There is no user ${o.userId} in the database: nothing to audit. Check the id.`, {
       userId: o.userId,
     });
@@ -84,10 +89,13 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
     });
   }
 
+  const erasedFindings = o.remote && erased.length > 0 ? await auditErasedModels(await ctx.replicate(), erased) : [];
+
   const counts = new Map(database.counts);
   const listed: Violation[] = database.listed.map(({ rule, userId, message, ...rest }) => ({ rule, userId, message, ...rest }) as Violation);
   const remoteFindings: Violation[] = [
     ...(remote?.findings ?? []),
+    ...erasedFindings,
     ...(remote?.unverified ?? []).map((u) => ({
       rule: "remote.unverified",
       userId: u.userId,

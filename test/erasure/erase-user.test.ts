@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { Database } from "../../src/db/types.js";
+import { runAudit } from "../../src/audit/run-audit.js";
 import { eraseUser, type EraseStep } from "../../src/erasure/index.js";
 import { StateError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
@@ -172,5 +173,30 @@ forEachBackend((backend) => {
     expect(result.deleted.localFiles).toBe(5);
     expect(result.remaining).toContainEqual({ kind: "localFile", id: gone.files[0], why: expect.stringMatching(/hash differs/) });
     expect(readFileSync(gone.files[0]!, "utf8")).toBe("someone else's content now");
+  });
+
+  it("audit: an erased user is clean; a row left from before the erasure and a model back at Replicate are findings", async () => {
+    const db = await backend.freshDatabase();
+    const ctx = makeContext(db, emulator);
+    const gone = await plantErasable(db, ctx, "e5");
+    await eraseUser(ctx, "admin", { userId: "e5" }, FAST);
+    const clean = await runAudit(ctx, { userId: "e5", remote: true });
+    expect(clean.ok).toBe(true);
+
+    // A later train starts a new user: rows created after the erasure are no finding.
+    await db.query(`INSERT INTO ${db.s}.users (id) VALUES ('e5')`);
+    expect((await runAudit(ctx, { userId: "e5" })).ok).toBe(true);
+    // A row from before the erasure is.
+    await db.query(`UPDATE ${db.s}.users SET created_at = now() - interval '1 day' WHERE id = 'e5'`);
+    const rows = await runAudit(ctx, { userId: "e5" });
+    expect(rows.counts).toEqual({ "erasure.rows": 1 });
+    expect(rows.violations[0]).toMatchObject({ rule: "erasure.rows", userId: "e5", message: expect.stringMatching(/sselfie erase --user e5/) });
+    await db.query(`DELETE FROM ${db.s}.users WHERE id = 'e5'`);
+
+    // The model back at Replicate (the erasure's deletion undone).
+    emulator.createModel(gone.modelId, { visibility: "private" });
+    const remote = await runAudit(ctx, { userId: "e5", remote: true });
+    expect(remote.counts).toEqual({ "erasure.remote-model": 1 });
+    expect(remote.violations[0]).toMatchObject({ rule: "erasure.remote-model", userId: "e5", modelId: gone.modelId });
   });
 });
