@@ -56,12 +56,15 @@ export async function loadErasedModels(db: Queryable, s: string, userId: string 
   return rows.map((r) => ({ userId: r.user_id, modelId: r.model_id }));
 }
 
-/** One GET per erased model: a model still there is a finding. */
-export async function auditErasedModels(gateway: ReplicateGateway, erased: readonly ErasedModel[]): Promise<Violation[]> {
+/** One GET per erased model, with its owner's token: a model still there is a finding. */
+export async function auditErasedModels(
+  gatewayForOwner: (owner: string) => Promise<ReplicateGateway>,
+  erased: readonly ErasedModel[],
+): Promise<Violation[]> {
   const findings: Violation[] = [];
   for (const e of erased) {
     const [owner, name] = e.modelId.split("/") as [string, string];
-    if (await gateway.getModel(owner, name)) {
+    if (await (await gatewayForOwner(owner)).getModel(owner, name)) {
       findings.push({
         rule: "erasure.remote-model",
         userId: e.userId,

@@ -89,7 +89,7 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
     });
   }
 
-  const erasedFindings = o.remote && erased.length > 0 ? await auditErasedModels(await ctx.replicate(), erased) : [];
+  const erasedFindings = o.remote && erased.length > 0 ? await auditErasedModels((owner) => ctx.gatewayForOwner(owner), erased) : [];
 
   const counts = new Map(database.counts);
   const listed: Violation[] = database.listed.map(({ rule, userId, message, ...rest }) => ({ rule, userId, message, ...rest }) as Violation);

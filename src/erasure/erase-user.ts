@@ -61,11 +61,6 @@ export interface EraseUserResult {
 export const DEFAULT_ERASE_WAIT_MS = 10 * 60_000;
 const DEFAULT_POLL_MS = 2000;
 
-/** The gateway for calls about a model of `owner`: that owner's token. */
-function gatewayFor(ctx: SselfieContext, owner: string): Promise<ReplicateGateway> {
-  return ctx.gatewayForOwner(owner);
-}
-
 const isCode = (err: unknown, code: string): boolean => (err as ReplicateError | undefined)?.code === code;
 
 /** The file id of a Replicate file URL (`.../v1/files/<id>`), or null for any other URL. */
@@ -135,7 +130,7 @@ export async function eraseUser(
   const remaining: ErasureRemaining[] = [];
   if (modelId) {
     const [owner, name] = modelId.split("/") as [string, string];
-    const gateway = await gatewayFor(ctx, owner);
+    const gateway = await ctx.gatewayForOwner(owner); // the owner's own token
 
     // 3. Every version, then wait until Replicate lists none.
     await step("versions");
@@ -195,7 +190,7 @@ export async function eraseUser(
   for (const t of trainings.rows) {
     const fileId = t.input_images_url ? replicateFileId(t.input_images_url) : null;
     if (!fileId || deleted.files.includes(fileId)) continue;
-    const gateway = await gatewayFor(ctx, t.destination.split("/")[0]!);
+    const gateway = await ctx.gatewayForOwner(t.destination.split("/")[0]!);
     await gateway.deleteFile(fileId);
     deleted.files.push(fileId);
   }
