@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { SCHEMA_NAME_PATTERN } from "./db/types.js";
+import { DEFAULT_PRICE_PER_SECOND, validatePricePerSecond } from "./costs/price.js";
 import { ConfigError } from "./errors.js";
 import { DEFAULT_BASE_URL } from "./replicate/defaults.js";
 
@@ -41,6 +42,15 @@ const configSchema = z.object({
     .optional(),
   replicateBaseUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)"),
   webhookUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)").optional(),
+  /** USD per GPU second, an exact decimal string (costs are `numeric`, never floats). */
+  pricePerSecond: z.string().refine((v) => {
+    try {
+      validatePricePerSecond(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a decimal price in USD per second above 0 and at most 1 (e.g. 0.001525)"),
 });
 export type SselfieConfig = Readonly<z.infer<typeof configSchema>>;
 
@@ -94,6 +104,7 @@ const SETTING_NAMES: Record<string, string> = {
   replicateOwner: "REPLICATE_OWNER",
   replicateBaseUrl: "REPLICATE_BASE_URL",
   webhookUrl: "SSELFIE_WEBHOOK_URL",
+  pricePerSecond: "SSELFIE_PRICE_PER_SECOND",
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -122,6 +133,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     replicateBaseUrl:
       nonEmpty(env.REPLICATE_BASE_URL) ?? nonEmpty(file.replicateBaseUrl) ?? DEFAULT_BASE_URL,
     webhookUrl: nonEmpty(env.SSELFIE_WEBHOOK_URL),
+    pricePerSecond: nonEmpty(env.SSELFIE_PRICE_PER_SECOND) ?? DEFAULT_PRICE_PER_SECOND,
   };
   const result = configSchema.safeParse(candidate);
   if (!result.success) {

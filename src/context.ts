@@ -21,6 +21,8 @@ export interface SselfieContext {
   implicitOwner(): Promise<string>;
   /** Where trainings and predictions report to, when the service receives webhooks. */
   readonly webhookUrl: string | undefined;
+  /** USD per GPU second recorded with each cost (exact decimal string); default DEFAULT_PRICE_PER_SECOND. */
+  readonly pricePerSecond?: string;
   /** A folder for temporary files (zips, partial downloads). */
   readonly tmpDir: string;
 }

@@ -49,6 +49,17 @@ export class AuthorizationError extends SselfieError {
 /** The state does not allow it: no model, not ready, training in progress, integrity problem. */
 export class StateError extends SselfieError {}
 
+/**
+ * The user's budget cannot take the estimated cost of one more training or generation (exit 4).
+ * Nothing was created and nothing was paid: the reservation is refused before any call to Replicate.
+ * Amounts are exact decimal strings in USD.
+ */
+export class BudgetExceededError extends StateError {
+  constructor(message: string, details: { userId: string; kind: "training" | "generation"; spent: string; reserved: string; estimate: string; cap: string }) {
+    super("BUDGET_EXCEEDED", message, details);
+  }
+}
+
 /** The work ran and its outcome is a failure (audit violations, failed or canceled training). */
 export class OutcomeError extends SselfieError {}
 

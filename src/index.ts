@@ -20,6 +20,9 @@ export type { CreateOperatorParams, AuthenticateParams, Operator, CreatedOperato
 export type { AddOwnerParams, DrainOwnerParams, Owner } from "./sdk/owners.js";
 export type { TokenLookup } from "./owners/owner-gateways.js";
 export type { AuditParams, AuditProgress, AuditReport } from "./sdk/audit.js";
+export type { CostsParams, CostsReport, KindCosts } from "./sdk/costs.js";
+export type { BudgetSetResult, BudgetsOverview, SetBudgetParams, UserBudget } from "./sdk/budgets.js";
+export { DEFAULT_PRICE_PER_SECOND, validatePricePerSecond, validateSince, validateUsd } from "./costs/index.js";
 export type { WebhookHandleOptions, WebhookRequest, WebhookResult } from "./sdk/webhooks.js";
 export type { DatasetsResource, PrepareParams, PrepareOptions, PrepareResult } from "./datasets/index.js";
 export type {
@@ -55,6 +58,7 @@ export {
   StateError,
   OutcomeError,
   DownloadIncompleteError,
+  BudgetExceededError,
   ReplicateError,
   ConfigError,
   DatabaseError,

@@ -14,9 +14,13 @@ import { createDatasetsResource, type DatasetsResource } from "./datasets/index.
 import type { MigrateResult } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
 import { createOwnerGateways, type OwnerGatewayOptions } from "./owners/owner-gateways.js";
+import { validatePricePerSecond } from "./costs/price.js";
+import { ConfigError } from "./errors.js";
 import { bootstrapFirstAdmin, type CreatedOperator } from "./operators/operators.js";
 import type { ReplicateGatewayOptions } from "./replicate/index.js";
 import { Audit } from "./sdk/audit.js";
+import { Budgets } from "./sdk/budgets.js";
+import { Costs } from "./sdk/costs.js";
 import { SdkCore, attachCore } from "./sdk/core.js";
 import { Generations } from "./sdk/generations.js";
 import { Models } from "./sdk/models.js";
@@ -51,6 +55,8 @@ export interface SselfieOptions {
   replicate?: Partial<Omit<ReplicateGatewayOptions, "apiToken" | "baseUrl">>;
   /** A URL that receives Replicate's webhooks for trainings and predictions. */
   webhookUrl?: string;
+  /** USD per GPU second of the hardware (default 0.001525, gpu-h100); recorded with every cost. */
+  pricePerSecond?: string | number;
   /** How long a second process waits for the embedded database before giving up. */
   lockTimeoutMs?: number;
   tmpDir?: string;
@@ -94,6 +100,10 @@ export class Sselfie {
   readonly audit: Audit;
   /** Apply Replicate's signed webhook deliveries. */
   readonly webhooks: Webhooks;
+  /** What trainings and generations cost (Replicate's predict_time x the price per second). */
+  readonly costs: Costs;
+  /** Caps per user (and a default) that refuse work before anything is paid for. */
+  readonly budgets: Budgets;
   readonly #core: SdkCore;
 
   /** @internal Use `createSselfie(options)`. */
@@ -108,6 +118,8 @@ export class Sselfie {
     this.owners = new Owners(core);
     this.audit = new Audit(core);
     this.webhooks = new Webhooks(core);
+    this.costs = new Costs(core);
+    this.budgets = new Budgets(core);
     attachCore(this, core);
   }
 
@@ -162,6 +174,7 @@ export class Sselfie {
 /** Opens the database (embedded by default) and returns the SDK object; Replicate is opened on first use. */
 export async function createSselfie(options: SselfieOptions = {}): Promise<Sselfie> {
   const home = options.home ?? defaultHome();
+  const pricePerSecond = options.pricePerSecond === undefined ? undefined : validatePricePerSecond(options.pricePerSecond, "pricePerSecond");
   const db: Database =
     options.database === false
       ? noDatabase(options.schema ?? DEFAULT_SCHEMA)
@@ -176,6 +189,7 @@ export async function createSselfie(options: SselfieOptions = {}): Promise<Sself
   const ctx: SselfieContext = {
     db,
     webhookUrl: options.webhookUrl,
+    ...(pricePerSecond ? { pricePerSecond } : {}),
     tmpDir: options.tmpDir ?? tmpdir(),
     ...createOwnerGateways(db, {
       replicateApiToken: options.replicateApiToken,

@@ -39,7 +39,7 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
         "sselfie audit --all --format sarif > audit.sarif",
         "sselfie scan src --format sarif > scan.sarif",
       ]) +
-        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, (each added owner's --token-env), REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, NO_COLOR\n" +
+        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, (each added owner's --token-env), REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, SSELFIE_PRICE_PER_SECOND, NO_COLOR\n" +
         "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
     );
 
@@ -198,6 +198,38 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
       .addOption(new Option("--format <format>", "output format").choices(["text", "json", "sarif"]).default("text")),
     async () => (await import("./commands/scan.js")).scanCommand,
     ["sselfie scan", "sselfie scan src api --json", "sselfie scan . --format sarif > scan.sarif"],
+  );
+
+  add(
+    program
+      .command("costs")
+      .description("what trainings and generations cost (Replicate's predict_time x the price per second), per kind and per user")
+      .option("--user <id>", "only this user")
+      .option("--since <date>", "only work that ended since this date (YYYY-MM-DD, midnight UTC) or ISO 8601 instant"),
+    async () => (await import("./commands/costs.js")).costsCommand,
+    ["sselfie costs", "sselfie costs --user 42 --since 2026-11-01 --json"],
+  );
+  const budget = program
+    .command("budget")
+    .description("caps on what each user may spend; work that would exceed one is refused before anything is paid")
+    .exitOverride();
+  add(
+    budget
+      .command("set")
+      .description("set (replace) a user's cap, or the default cap of every user without their own (admin)")
+      .option("--user <id>", "end user id")
+      .option("--default", "the default for every user without their own budget")
+      .option("--usd <n>", "the cap in USD, all time (0 refuses all paid work)"),
+    async () => (await import("./commands/budget.js")).budgetSetCommand,
+    ["sselfie budget set --user 42 --usd 25", "sselfie budget set --default --usd 10"],
+  );
+  add(
+    budget
+      .command("show")
+      .description("the cap, spent and reserved amounts of a user; without --user, every budget set")
+      .option("--user <id>", "end user id"),
+    async () => (await import("./commands/budget.js")).budgetShowCommand,
+    ["sselfie budget show --user 42", "sselfie budget show --json"],
   );
 
   add(

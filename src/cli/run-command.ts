@@ -25,6 +25,7 @@ export async function runCommand<O>(
     replicateOwner: config.replicateOwner,
     webhookUrl: config.webhookUrl,
     replicateTokens: replicateTokenLookup(),
+    pricePerSecond: config.pricePerSecond,
   });
   // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
   // An abortable command is told instead, and exits the same way once it has cleaned up.

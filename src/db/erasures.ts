@@ -94,6 +94,9 @@ export async function deleteUserRows(
   if (erasure.modelId) {
     rows += (await tx.query(`DELETE FROM ${s}.model_version_schemas WHERE model_id = $1`, [erasure.modelId])).rowCount;
   }
+  // Their spending totals and own budget (migration 0007) go with them; not counted in `rows`, which counts their work.
+  await tx.query(`DELETE FROM ${s}.user_spending WHERE user_id = $1`, u);
+  await tx.query(`DELETE FROM ${s}.budgets WHERE user_id = $1`, u);
   rows += (await tx.query(`DELETE FROM ${s}.users WHERE id = $1`, u)).rowCount;
   const deleted = { ...erasure.deleted, rows: erasure.deleted.rows + rows };
   await tx.query(

@@ -1,3 +1,4 @@
+import { reserveCte, settleCte } from "./spending.js";
 import type { Queryable } from "./types.js";
 
 export type GenerationStatus = "pending" | "unknown" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
@@ -28,6 +29,13 @@ export interface GenerationRow {
   outputs: GenerationOutput[] | null;
   error: string | null;
   predict_time: number | null;
+  total_time: number | null;
+  /** USD per second recorded when it ended (exact decimal string). */
+  price_per_second: string | null;
+  /** predict_time x price_per_second, exact; null until it ended (or without predict_time). */
+  cost_usd: string | null;
+  /** What was reserved against the user's budget when it was recorded. */
+  estimate_usd: string;
   operator: string | null;
   /** The folder its images go to (absolute), so that `reconcile` can download them there later. */
   out_dir: string | null;
@@ -58,6 +66,25 @@ export async function insertGeneration(db: Queryable, s: string, g: NewGeneratio
 }
 
 /**
+ * Records the generation and reserves `estimateUsd` against the user's budget in one statement:
+ * nothing is inserted (null) when spent + reserved + estimate would exceed the cap. The user needs
+ * a `user_spending` row (ensureSpendingRow).
+ */
+export async function insertGenerationWithinBudget(
+  db: Queryable,
+  s: string,
+  g: NewGeneration & { estimateUsd: string },
+): Promise<GenerationRow | null> {
+  const { rows } = await db.query<GenerationRow>(
+    `WITH ${reserveCte(s, "$1", "$9")}
+     INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, estimate_usd)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::numeric FROM reserved RETURNING *`,
+    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator, g.outDir ?? null, g.estimateUsd],
+  );
+  return rows[0] ?? null;
+}
+
+/**
  * The create call did not yield a prediction: `failed` when Replicate refused it (nothing was
  * created), `unknown` when it may have been created. Only a record still waiting is changed, and
  * with `recordedAtLeastMsAgo` only one recorded that long ago by the database's clock.
@@ -68,13 +95,17 @@ export async function markGenerationNotCreated(
   id: number,
   outcome: { status: "failed" | "unknown"; error: string; recordedAtLeastMsAgo?: number },
 ): Promise<GenerationRow | null> {
+  // `failed`: nothing was created, so the reservation is released (cost_usd stays null: 0 spent).
   const { rows } = await db.query<GenerationRow>(
-    `UPDATE ${s}.generations
+    `WITH updated AS (UPDATE ${s}.generations
         SET status = $2::text, error = $3,
             finished_at = CASE WHEN $2::text = 'failed' THEN now() ELSE finished_at END, updated_at = now()
       WHERE id = $1 AND replicate_prediction_id IS NULL AND status IN ('pending', 'unknown')
         AND ($4::float8 IS NULL OR created_at <= now() - $4::float8 * interval '1 millisecond')
-      RETURNING *`,
+      RETURNING *),
+     ended AS (SELECT user_id, cost_usd, estimate_usd FROM updated WHERE $2::text = 'failed'),
+     ${settleCte("ended", s)}
+     SELECT * FROM updated`,
     [id, outcome.status, outcome.error, outcome.recordedAtLeastMsAgo ?? null],
   );
   return rows[0] ?? null;
@@ -85,6 +116,9 @@ export interface PredictionUpdate {
   status: Exclude<GenerationStatus, "pending" | "unknown">;
   error: string | null;
   predictTime: number | null;
+  totalTime: number | null;
+  /** USD per second: recorded, with the cost, when the status becomes final. */
+  pricePerSecond: string;
   /** When Replicate says the prediction ended (terminal statuses only). */
   completedAt: Date | null;
   /** Output URLs of a succeeded prediction; stored (not yet downloaded) only when no outputs are recorded. */
@@ -109,17 +143,28 @@ export async function applyPredictionToGeneration(
 ): Promise<GenerationRow | null> {
   const advances = `(${rank("g.status")} < 3 AND ${rank("g.status")} <= ${rank("$3::text")})`;
   const terminal = `${rank("$3::text")} = 3`;
+  // `previous` locks the row first and reads its latest committed version, so exactly one of
+  // several concurrent writers (webhook, poll, reconcile) sees it move into a final state: that
+  // one records the cost and settles the budget reservation in this same statement.
   const { rows } = await db.query<GenerationRow>(
-    `UPDATE ${s}.generations g SET
+    `WITH previous AS (SELECT id, status AS was FROM ${s}.generations WHERE id = $1 FOR UPDATE),
+     updated AS (UPDATE ${s}.generations g SET
         replicate_prediction_id = COALESCE(g.replicate_prediction_id, $2),
         status       = CASE WHEN ${advances} THEN $3::text ELSE g.status END,
         error        = CASE WHEN ${advances} THEN $4 ELSE g.error END,
         predict_time = CASE WHEN ${advances} THEN COALESCE($5, g.predict_time) ELSE g.predict_time END,
+        total_time   = CASE WHEN ${advances} THEN COALESCE($8, g.total_time) ELSE g.total_time END,
+        price_per_second = CASE WHEN ${advances} AND ${terminal} THEN $9::numeric ELSE g.price_per_second END,
+        cost_usd     = CASE WHEN ${advances} AND ${terminal} THEN COALESCE($5, g.predict_time)::numeric * $9::numeric ELSE g.cost_usd END,
         finished_at  = CASE WHEN ${advances} AND ${terminal} THEN COALESCE($6, now()) ELSE g.finished_at END,
         outputs      = CASE WHEN g.outputs IS NULL AND $7::jsonb IS NOT NULL THEN $7::jsonb ELSE g.outputs END,
         updated_at   = now()
-      WHERE g.id = $1 AND (g.replicate_prediction_id IS NULL OR g.replicate_prediction_id = $2)
-      RETURNING *`,
+      FROM previous
+      WHERE g.id = previous.id AND (g.replicate_prediction_id IS NULL OR g.replicate_prediction_id = $2)
+      RETURNING g.*, ${rank("previous.was")} < 3 AND ${rank("g.status")} = 3 AS ended_now),
+     ended AS (SELECT user_id, cost_usd, estimate_usd FROM updated WHERE ended_now),
+     ${settleCte("ended", s)}
+     SELECT * FROM updated`,
     [
       id,
       u.predictionId,
@@ -128,9 +173,14 @@ export async function applyPredictionToGeneration(
       u.predictTime,
       u.completedAt,
       u.outputUrls ? JSON.stringify(u.outputUrls.map((url) => ({ url, file: null, size: null, sha256: null }))) : null,
+      u.totalTime,
+      u.pricePerSecond,
     ],
   );
-  return rows[0] ?? null;
+  const row = rows[0] as (GenerationRow & { ended_now?: boolean }) | undefined;
+  if (!row) return null;
+  delete row.ended_now;
+  return row;
 }
 
 /** Records the downloaded (and failed) outputs, in the order of the prediction's output. */

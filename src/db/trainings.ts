@@ -3,6 +3,7 @@
  * the partial unique index `trainings_one_active_per_user` decides every race, and a row that
  * reached a terminal status is never changed again (every write below is guarded on that).
  */
+import { settleCte } from "./spending.js";
 import type { Queryable } from "./types.js";
 import type { TrainingStatus } from "./user-models.js";
 
@@ -30,6 +31,13 @@ export interface TrainingRow {
   output_version: string | null;
   progress: TrainingProgressValue | null;
   predict_time: number | null;
+  total_time: number | null;
+  /** USD per second recorded when the training ended (exact decimal string). */
+  price_per_second: string | null;
+  /** predict_time x price_per_second, exact; null until it ended (or when Replicate gave no predict_time). */
+  cost_usd: string | null;
+  /** What was reserved against the user's budget when it was claimed. */
+  estimate_usd: string;
   error: string | null;
   operator: string | null;
   created_at: Date;
@@ -61,11 +69,13 @@ export async function insertPendingTraining(
     operator: string | null;
     /** The summary of the prepared set; the row then records that the set passed preparation. */
     dataset?: Record<string, unknown>;
+    /** Reserved against the budget in the same transaction (reserveSpending); "0" when nothing was. */
+    estimateUsd?: string;
   },
 ): Promise<TrainingRow> {
   const { rows } = await db.query<TrainingRow>(
-    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status, dataset_prepared, dataset)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) RETURNING *`,
+    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status, dataset_prepared, dataset, estimate_usd)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9::numeric) RETURNING *`,
     [
       row.userId,
       row.trainerVersion,
@@ -75,6 +85,7 @@ export async function insertPendingTraining(
       row.operator,
       row.dataset !== undefined,
       row.dataset === undefined ? null : JSON.stringify(row.dataset),
+      row.estimateUsd ?? "0",
     ],
   );
   return rows[0]!;
@@ -164,6 +175,9 @@ export interface TrainingUpdate {
   replicateStatus: string;
   progress: TrainingProgressValue | null;
   predictTime: number | null;
+  totalTime: number | null;
+  /** USD per second: recorded, with the cost, when the status is final. */
+  pricePerSecond: string;
   error: string | null;
   outputVersion: string | null;
   startedAt: string | null;
@@ -175,9 +189,14 @@ export interface TrainingUpdate {
  * that has none yet. Returns null (and changes nothing) when the row is already terminal or
  * belongs to another Replicate training.
  */
+/**
+ * Applies what Replicate says. Reaching a final state records the cost (predict_time x the price
+ * given, exact numeric) and settles the budget reservation in the same statement.
+ */
 export async function updateTrainingState(db: Queryable, s: string, id: number, u: TrainingUpdate): Promise<TrainingRow | null> {
+  const final = `$3 IN ('completed', 'failed', 'canceled')`;
   const { rows } = await db.query<TrainingRow>(
-    `UPDATE ${s}.trainings SET
+    `WITH updated AS (UPDATE ${s}.trainings SET
        replicate_training_id = $2,
        status = $3,
        replicate_status = $4,
@@ -187,10 +206,16 @@ export async function updateTrainingState(db: Queryable, s: string, id: number, 
        output_version = $8,
        started_at = COALESCE(started_at, $9::timestamptz),
        finished_at = CASE WHEN $3 IN ('completed', 'failed', 'canceled') THEN COALESCE($10::timestamptz, now()) ELSE NULL END,
+       total_time = COALESCE($11, total_time),
+       price_per_second = CASE WHEN ${final} THEN $12::numeric ELSE NULL END,
+       cost_usd = CASE WHEN ${final} THEN COALESCE($6, predict_time)::numeric * $12::numeric ELSE NULL END,
        updated_at = now()
      WHERE id = $1 AND status IN ('pending', 'training')
        AND (replicate_training_id IS NULL OR replicate_training_id = $2)
-     RETURNING *`,
+     RETURNING *),
+     ended AS (SELECT user_id, cost_usd, estimate_usd FROM updated WHERE ${final}),
+     ${settleCte("ended", s)}
+     SELECT * FROM updated`,
     [
       id,
       u.replicateTrainingId,
@@ -202,6 +227,8 @@ export async function updateTrainingState(db: Queryable, s: string, id: number, 
       u.outputVersion,
       u.startedAt,
       u.finishedAt,
+      u.totalTime,
+      u.pricePerSecond,
     ],
   );
   return rows[0] ?? null;
@@ -218,12 +245,15 @@ export async function failPendingTraining(
   id: number,
   opts: { error: string; status?: "failed" | "canceled"; staleAfterMs?: number; onlyWithoutUpload?: boolean },
 ): Promise<TrainingRow | null> {
+  // Nothing ran at Replicate: the reservation is released (cost_usd stays null, so 0 is spent).
   const { rows } = await db.query<TrainingRow>(
-    `UPDATE ${s}.trainings SET status = $2, error = $3, finished_at = now(), updated_at = now()
+    `WITH ended AS (UPDATE ${s}.trainings SET status = $2, error = $3, finished_at = now(), updated_at = now()
      WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL
        AND ($4::double precision IS NULL OR updated_at < now() - $4::double precision * interval '1 millisecond')
        AND (NOT $5::boolean OR input_images_url IS NULL)
-     RETURNING *`,
+     RETURNING *),
+     ${settleCte("ended", s)}
+     SELECT * FROM ended`,
     [id, opts.status ?? "failed", opts.error, opts.staleAfterMs ?? null, opts.onlyWithoutUpload ?? false],
   );
   return rows[0] ?? null;
@@ -231,11 +261,14 @@ export async function failPendingTraining(
 
 /** Undoes a claim that never reached Replicate's create call. False when the row was settled meanwhile. */
 export async function deletePendingTraining(db: Queryable, s: string, id: number): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `DELETE FROM ${s}.trainings WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL`,
+  const { rows } = await db.query(
+    `WITH ended AS (DELETE FROM ${s}.trainings WHERE id = $1 AND status = 'pending' AND replicate_training_id IS NULL
+       RETURNING user_id, NULL::numeric AS cost_usd, estimate_usd),
+     ${settleCte("ended", s)}
+     SELECT user_id FROM ended`,
     [id],
   );
-  return rowCount === 1;
+  return rows.length === 1;
 }
 
 /** Whether a pending row was last touched more than `ms` ago (database clock). */

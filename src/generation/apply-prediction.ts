@@ -15,17 +15,24 @@ import {
 import { appendEvent } from "../db/operator-events.js";
 import { InvalidInputError } from "../errors.js";
 import { hashInput } from "../locked.js";
+import { metricsOf, priceOf } from "../costs/metrics.js";
 import { PredictionSchema, isTerminalStatus, type Prediction } from "../replicate/schemas.js";
 
-/** What a prediction says, in the generations table's terms. */
-export function predictionUpdate(p: Prediction): PredictionUpdate {
-  const predictTime = typeof p.metrics.predict_time === "number" ? p.metrics.predict_time : null;
+/**
+ * What a prediction says, in the generations table's terms. Every path (generate, webhooks,
+ * recover, reconcile) goes through here; the price goes with it, and the statement that writes a
+ * final status records the cost and settles the budget reservation.
+ */
+export function predictionUpdate(p: Prediction, pricePerSecond: string): PredictionUpdate {
+  const { predictTime, totalTime } = metricsOf(p.metrics);
   const completed = p.completed_at ? new Date(p.completed_at) : null;
   return {
     predictionId: p.id,
     status: p.status,
     error: p.error,
     predictTime,
+    totalTime,
+    pricePerSecond,
     completedAt: isTerminalStatus(p.status) && completed && !Number.isNaN(completed.getTime()) ? completed : null,
     outputUrls: p.status === "succeeded" && p.output ? p.output : null,
   };
@@ -76,7 +83,7 @@ export async function applyPredictionUpdate(ctx: SselfieContext, prediction: unk
     });
     return true;
   }
-  const updated = await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(p));
+  const updated = await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(p, priceOf(ctx)));
   if (attached && updated) {
     await appendEvent(ctx.db, ctx.db.s, {
       operator: null,

@@ -15,7 +15,7 @@ import { resolve } from "node:path";
 import type { SselfieContext } from "../context.js";
 import {
   applyPredictionToGeneration,
-  insertGeneration,
+  insertGenerationWithinBudget,
   markGenerationNotCreated,
   setGenerationOutputs,
   type GenerationOutput,
@@ -28,6 +28,10 @@ import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../
 import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
 import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
 import { abortableSleep } from "../abortable-sleep.js";
+import { budgetExceeded } from "../costs/budget-exceeded.js";
+import { estimateGenerationUsd } from "../costs/estimate.js";
+import { priceOf } from "../costs/metrics.js";
+import { ensureSpendingRow } from "../db/spending.js";
 import { predictionUpdate, predictionVersionRef } from "./apply-prediction.js";
 import { downloadOutputs, type DownloadOptions } from "./download.js";
 import { checkRecordedRequest, recordAttached, searchCreatedPrediction } from "./find-prediction.js";
@@ -156,12 +160,15 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
   await prepareOutDir(outDir);
 
   const inputHash = hashInput(input);
-  // The claim and the erasure check in one transaction: an erasure marked before it refuses it.
+  // The claim, the erasure check and the budget reservation in one transaction: an erasure marked
+  // before it refuses it, and an estimate that does not fit under the cap records and sends nothing.
   let row;
   try {
     row = await ctx.db.transaction(async (tx) => {
       await refuseIfErasing(tx, ctx.db.s, userId);
-      return insertGeneration(tx, ctx.db.s, {
+      await ensureSpendingRow(tx, ctx.db.s, userId);
+      const estimateUsd = await estimateGenerationUsd(tx, ctx.db.s, userId, priceOf(ctx));
+      const inserted = await insertGenerationWithinBudget(tx, ctx.db.s, {
         userId,
         versionRef: model.ref,
         prompt: prompt.prompt,
@@ -170,7 +177,10 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
         seed,
         operator: actor,
         outDir,
+        estimateUsd,
       });
+      if (!inserted) throw await budgetExceeded(tx, ctx.db.s, userId, "generation", estimateUsd);
+      return inserted;
     });
   } catch (err) {
     if (err instanceof StateError) await event("refused", eventDetails(err)).catch(() => undefined);
@@ -257,7 +267,7 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   const eventOf = (outcome: "ok" | "failed", details: Record<string, unknown>) =>
     ({ operator: actor, action: "generate", userId, outcome, details: { ...base, ...details } }) as const;
   const event = (outcome: "ok" | "failed", details: Record<string, unknown>) => appendEvent(ctx.db, ctx.db.s, eventOf(outcome, details));
-  const record = (p: Prediction) => applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(p));
+  const record = (p: Prediction) => applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(p, priceOf(ctx)));
   // Outputs are delivered as the user's only if Replicate ran the user's own version.
   const refuseForeignModel = async (p: Prediction) => {
     const ran = predictionVersionRef(p);

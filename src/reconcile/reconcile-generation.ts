@@ -10,6 +10,7 @@ import { OutcomeError, StateError } from "../errors.js";
 import { GUIDANCE_KEYS } from "../locked.js";
 import type { Prediction } from "../replicate/schemas.js";
 import { isTerminalStatus } from "../replicate/schemas.js";
+import { priceOf } from "../costs/metrics.js";
 import { predictionUpdate } from "../generation/apply-prediction.js";
 import { checkRecordedRequest } from "../generation/find-prediction.js";
 import { followPrediction } from "../generation/generate.js";
@@ -50,7 +51,7 @@ export async function reconcileGeneration(
   if (prediction.data_removed || !isTerminalStatus(prediction.status) || row.out_dir === null) {
     // Only the state can be recorded: still running, no folder to download into, or deleted by Replicate.
     if (!prediction.data_removed) checkRecordedRequest(row, prediction);
-    await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction));
+    await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction, priceOf(ctx)));
     const changed = await changedSince();
     if (prediction.data_removed && prediction.status === "succeeded" && !(row.outputs ?? []).every((o) => o.file)) {
       return {

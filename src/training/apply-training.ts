@@ -12,6 +12,7 @@ import type { Transaction } from "../db/types.js";
 import { setUserModelTraining } from "../db/user-models.js";
 import { destinationModelName } from "../locked.js";
 import { parseTrainingProgress, parseVersionRef, type Training } from "../replicate/index.js";
+import { metricsOf, priceOf } from "../costs/metrics.js";
 import { mapReplicateStatus } from "./status-map.js";
 
 export type TransitionSource = "train" | "status" | "webhook" | "cancel" | "reconcile";
@@ -37,7 +38,7 @@ export const INTEGRITY_VIOLATION = "INTEGRITY_VIOLATION";
 export async function planTrainingUpdate(ctx: SselfieContext, row: TrainingRow, t: Training): Promise<TrainingPlan> {
   const parsed = parseTrainingProgress(t.logs);
   const progress = parsed ? { ...parsed } : null;
-  const predictTime = typeof t.metrics.predict_time === "number" ? t.metrics.predict_time : null;
+  const { predictTime, totalTime } = metricsOf(t.metrics);
   let status = mapReplicateStatus(t.status);
   let error: string | null = null;
   let integrityViolation: string | null = null;
@@ -67,6 +68,8 @@ export async function planTrainingUpdate(ctx: SselfieContext, row: TrainingRow, 
       replicateStatus: t.status,
       progress,
       predictTime,
+      totalTime,
+      pricePerSecond: priceOf(ctx),
       error,
       outputVersion: versionId,
       startedAt: t.started_at,

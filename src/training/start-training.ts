@@ -21,6 +21,10 @@ import { markOwnerFull, placeNewUser, type PlacementCandidates } from "../db/own
 import { getUserModel, lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
 import { refuseIfErasing } from "../db/erasures.js";
 import { ensureUser } from "../db/users.js";
+import { ensureSpendingRow, reserveSpending } from "../db/spending.js";
+import { budgetExceeded } from "../costs/budget-exceeded.js";
+import { estimateTrainingUsd } from "../costs/estimate.js";
+import { priceOf } from "../costs/metrics.js";
 import { ReplicateError, StateError } from "../errors.js";
 import {
   destinationModelId,
@@ -298,6 +302,8 @@ async function claimSlot(
         }
         const owner = placedOn ?? previousModel!.owner;
         // The partial unique index decides who trains: this insert fails while the user has an active training.
+        await ensureSpendingRow(tx, db.s, c.userId);
+        const estimateUsd = await estimateTrainingUsd(tx, db.s, c.userId, c.steps, priceOf(ctx));
         const row = await insertPendingTraining(tx, db.s, {
           userId: c.userId,
           trainerVersion: TRAINER_REF,
@@ -306,7 +312,12 @@ async function claimSlot(
           manifest: null,
           operator: actor,
           dataset: { ...c.dataset },
+          estimateUsd,
         });
+        // One statement against the cap; refused, the whole claim (the rows above) is rolled back.
+        if (!(await reserveSpending(tx, db.s, c.userId, estimateUsd))) {
+          throw await budgetExceeded(tx, db.s, c.userId, "training", estimateUsd);
+        }
         return { row, previousModel, owner, placed: placedOn !== null };
       });
     } catch (err) {

@@ -9,6 +9,7 @@ import reconcile from "./0003_reconcile.sql";
 import datasetPreparation from "./0004_dataset_preparation.sql";
 import erasures from "./0005_erasures.sql";
 import owners from "./0006_owners.sql";
+import costs from "./0007_costs.sql";
 
 export interface Migration {
   version: number;
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0004_dataset_preparation", datasetPreparation),
   migration("0005_erasures", erasures),
   migration("0006_owners", owners),
+  migration("0007_costs", costs),
 ]);
