@@ -54,8 +54,8 @@ forEachBackend((backend) => {
     expect(paidCalls()).toEqual([]);
     expect(await costRows(db, "generations")).toEqual([]);
     expect(await costRows(db, "trainings", "z2")).toEqual([]);
-    expect(await spending(db, "z1")).toEqual({ spent: "0", reserved: "0" });
-    // The refused training's claim was rolled back whole: not even a spending row.
+    // Both refusals were rolled back whole: not even a spending row.
+    expect(await spending(db, "z1")).toBeNull();
     expect(await spending(db, "z2")).toBeNull();
     expect((await events(db, "z1")).at(-1)).toMatchObject({ action: "generate", outcome: "refused", details: { code: "BUDGET_EXCEEDED" } });
     expect((await events(db, "z2")).at(-1)).toMatchObject({ action: "train", outcome: "refused", details: { code: "BUDGET_EXCEEDED" } });
