@@ -115,7 +115,7 @@ it("ESM, embedded default: NOT_INITIALISED before init; no context or db; a trai
   const refused = { code: "NOT_INITIALISED", name: "ConfigError", isConfigError: true, isSselfieError: true };
   expect(r.empty).toEqual({ generate: refused, get: refused, list: refused });
   expect(r.surface).toEqual({
-    keys: ["audit", "datasets", "generations", "models", "operators", "owners", "trainings", "users", "webhooks"],
+    keys: ["audit", "budgets", "costs", "datasets", "generations", "models", "operators", "owners", "trainings", "users", "webhooks"],
     context: false,
     db: false,
   });
