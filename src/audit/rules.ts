@@ -81,6 +81,12 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
     "Run `sselfie status --user <id>` to record the training's output from Replicate.",
   ),
   rule(
+    "training.identity-checked",
+    "database",
+    "Every training records that its photo set passed the identity check (one person throughout, the user's own face), or that the operator replaced the user's identity with --replace-identity.",
+    "Check the user's photos with `sselfie prepare`, then retrain the user with `sselfie train`: a model trained on unchecked photos may show someone else.",
+  ),
+  rule(
     "version.shared",
     "database",
     "No version id is recorded as the output of trainings of two different users.",

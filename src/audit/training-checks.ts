@@ -12,6 +12,7 @@ interface TrainingRow {
   trigger_word: unknown;
   status: string;
   output_version: string | null;
+  identity_check: string | null;
   expected_destination: string | null;
   shared_with: string[] | null;
 }
@@ -38,7 +39,7 @@ export function trainingsCheck(
     from: `${s}.trainings x`,
     where,
     detail: `x.user_id, x.id, x.replicate_training_id, x.trainer_version, x.destination, x.input -> 'trigger_word' AS trigger_word,
-      x.status, x.output_version, ${expected} AS expected_destination,
+      x.status, x.output_version, x.identity_check, ${expected} AS expected_destination,
       ARRAY(SELECT DISTINCT o.user_id FROM ${s}.trainings o
         WHERE o.output_version = x.output_version AND o.status = 'completed' AND o.user_id <> x.user_id ORDER BY 1) AS shared_with`,
     order: "x.user_id, x.id",
@@ -54,6 +55,7 @@ export function trainingsCheck(
           ? `x.status = 'completed' AND x.output_version IS NULL`
           : `x.status = 'completed' AND (x.output_version IS NULL OR NOT ${hex64Sql("x.output_version")})`,
       },
+      { id: "training.identity-checked", when: `x.identity_check IS NULL` },
       ...(opts.uniqueOutputVersionIndex
         ? []
         : [{ id: "version.shared", when: `x.status = 'completed' AND x.output_version IS NOT NULL AND ${earlierElsewhere}`, alone: true }]),
@@ -87,6 +89,8 @@ export function trainingsCheck(
                 ? `${which} is completed but records no output version.`
                 : `${which} records output version ${JSON.stringify(row.output_version)}, which is not 64 hex characters.`,
           };
+        case "training.identity-checked":
+          return { ...base, message: `${which} records no identity check of its photos: nothing says they show one person, and that it is user ${row.user_id}.` };
         default:
           return {
             ...base,

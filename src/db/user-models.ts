@@ -95,4 +95,27 @@ export async function restoreUserModel(db: Queryable, s: string, userId: string,
 export async function findModelOwner(db: Queryable, s: string, modelId: string): Promise<string | null> {
   const { rows } = await db.query<{ owner: string }>(`SELECT owner FROM ${s}.user_models WHERE replicate_model_id = $1`, [modelId]);
   return rows[0]?.owner ?? null;
+/**
+ * The user's face reference (mean descriptor of the set behind the active version), or null.
+ * Read only to compare with a new set of the same user; never returned to callers.
+ */
+export async function getFaceReference(db: Queryable, s: string, userId: string): Promise<Float32Array | null> {
+  const { rows } = await db.query<{ face_reference: number[] | null }>(`SELECT face_reference FROM ${s}.user_models WHERE user_id = $1`, [
+    userId,
+  ]);
+  const ref = rows[0]?.face_reference;
+  return ref ? Float32Array.from(ref) : null;
+}
+
+/** The face of the set of the training just claimed (null: no identity check vouches for it). */
+export async function setPendingFaceReference(db: Queryable, s: string, userId: string, mean: Float32Array | null): Promise<void> {
+  await db.query(`UPDATE ${s}.user_models SET face_reference_pending = $2::real[] WHERE user_id = $1`, [
+    userId,
+    mean ? Array.from(mean) : null,
+  ]);
+}
+
+/** A training completed: its set's face becomes the user's reference. */
+export async function promotePendingFaceReference(db: Queryable, s: string, userId: string): Promise<void> {
+  await db.query(`UPDATE ${s}.user_models SET face_reference = face_reference_pending, face_reference_pending = NULL WHERE user_id = $1`, [userId]);
 }

@@ -4,7 +4,6 @@
  * scaled down first: decoding and the landmark pass get cheaper, and distances do not move
  * (bench/README.md, "Identity").
  */
-import sharp from "sharp";
 
 export interface RgbPixels {
   /** width * height * 3 bytes, row by row. */
@@ -26,6 +25,8 @@ export interface FacePixels {
 
 /** Decodes an upright image (a prepared JPEG, or any format sharp reads) for the face model. */
 export async function readFacePixels(image: Buffer | Uint8Array, workingSize = FACE_WORKING_SIZE): Promise<FacePixels> {
+  // Loaded on use, like the face model: the SDK's other verbs never pay for sharp.
+  const { default: sharp } = await import("sharp");
   const meta = await sharp(image).metadata();
   const sourceWidth = meta.width;
   const sourceHeight = meta.height;

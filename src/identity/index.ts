@@ -6,3 +6,4 @@ export { mainFace, type MainFaceResult } from "./main-face.js";
 export type { FaceProblem, FaceProblemCode } from "./problems.js";
 export { faceDistance, meanDescriptor, samePerson, type Descriptor, type SamePersonResult } from "./same-person.js";
 export { MIN_FACE_SCORE, MIN_FACE_SHARE, SECOND_FACE_SHARE, SAME_PERSON_DISTANCE } from "./thresholds.js";
+export { createIdentityChecks, type IdentityChecks } from "./dataset-checks.js";

@@ -9,7 +9,7 @@ import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import { getTrainingRow, lockTrainingRow, updateTrainingState, type TrainingRow, type TrainingUpdate } from "../db/trainings.js";
 import type { Transaction } from "../db/types.js";
-import { setUserModelTraining } from "../db/user-models.js";
+import { promotePendingFaceReference, setUserModelTraining } from "../db/user-models.js";
 import { destinationModelName } from "../locked.js";
 import { parseTrainingProgress, parseVersionRef, type Training } from "../replicate/index.js";
 import { metricsOf, priceOf } from "../costs/metrics.js";
@@ -132,6 +132,8 @@ export async function writeTrainingUpdate(
     error: updated.error,
     versionId: plan.versionId,
   });
+  // The face reference follows the active version: it changes only when a training produced one.
+  if (plan.versionId && updated.status === "completed") await promotePendingFaceReference(tx, s, updated.user_id);
   if (meta.event === false) return updated;
   await appendEvent(tx, s, {
     operator: meta.actor,

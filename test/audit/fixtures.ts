@@ -253,8 +253,8 @@ export async function insertRows(db: Database, rows: Rows): Promise<void> {
   );
   await put(
     `INSERT INTO ${s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status, replicate_status,
-       output_version, error, created_at, started_at, finished_at, updated_at)
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(user_id text, replicate_training_id text, trainer_version text, destination text, input jsonb,
+       output_version, error, created_at, started_at, finished_at, updated_at, identity_check)
+     SELECT *, 'passed' FROM jsonb_to_recordset($1::jsonb) AS r(user_id text, replicate_training_id text, trainer_version text, destination text, input jsonb,
        input_images_url text, status text, replicate_status text, output_version text, error text, created_at timestamptz, started_at timestamptz,
        finished_at timestamptz, updated_at timestamptz)`,
     rows.trainings,

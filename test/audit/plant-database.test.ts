@@ -143,8 +143,8 @@ forEachBackend((backend) => {
     const { db, u } = await setup();
     const user = u("training#2");
     await db.query(
-      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, created_at, finished_at)
-       SELECT user_id, 'tnooutput', trainer_version, destination, input, 'completed', 'succeeded', created_at - interval '1 day', created_at - interval '1 day'
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, created_at, finished_at, identity_check)
+       SELECT user_id, 'tnooutput', trainer_version, destination, input, 'completed', 'succeeded', created_at - interval '1 day', created_at - interval '1 day', identity_check
        FROM ${db.s}.trainings WHERE user_id = $1`,
       [user.id],
     );
@@ -161,6 +161,20 @@ forEachBackend((backend) => {
     expect(found).toContain("training.output-version");
   });
 
+  it("training.identity-checked: a training whose photos no identity check vouches for", async () => {
+    const { db, u } = await setup();
+    const user = u("retrained");
+    await db.query(
+      `UPDATE ${db.s}.trainings SET identity_check = NULL WHERE id = (SELECT min(id) FROM ${db.s}.trainings WHERE user_id = $1)`,
+      [user.id],
+    );
+    const v = await expectOnly(db, "training.identity-checked", user.id);
+    expect(v.message).toMatch(/records no identity check of its photos/);
+    // The operator's override is a recorded decision, not a finding.
+    await db.query(`UPDATE ${db.s}.trainings SET identity_check = 'replaced' WHERE user_id = $1`, [user.id]);
+    expect((await findings(db)).found).toEqual([]);
+  });
+
   it("version.shared: a training of one user claims another user's version", async () => {
     const { db, u } = await setup();
     const victim = u("trained");
@@ -168,8 +182,8 @@ forEachBackend((backend) => {
     // The unique index of 0002 would refuse the claim; without it, the audit's self-join finds it.
     await db.query(`DROP INDEX ${db.s}.trainings_output_version`);
     await db.query(
-      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, created_at, finished_at)
-       SELECT $1, 'tclaim', trainer_version, $2, jsonb_set(input, '{trigger_word}', to_jsonb('user' || $1::text)), 'failed', 'succeeded', $3, now(), now()
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, created_at, finished_at, identity_check)
+       SELECT $1, 'tclaim', trainer_version, $2, jsonb_set(input, '{trigger_word}', to_jsonb('user' || $1::text)), 'failed', 'succeeded', $3, now(), now(), identity_check
        FROM ${db.s}.trainings WHERE user_id = $4`,
       [claimant.id, claimant.modelId, victim.versions[0], victim.id],
     );

@@ -119,8 +119,8 @@ forEachBackend((backend) => {
     const input = { input_images: "https://example.invalid/again.zip", trigger_word: triggerWord(user.id) };
     const t = await ctx.gateway.createTraining({ trainerOwner: "ostris", trainerName: "flux-dev-lora-trainer", trainerVersion: TRAINER_VERSION, destination: user.modelId, input });
     await db.query(
-      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, created_at)
-       SELECT user_id, $2, trainer_version, destination, $3, 'training', 'processing', $4 FROM ${db.s}.trainings WHERE user_id = $1`,
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, created_at, identity_check)
+       SELECT user_id, $2, trainer_version, destination, $3, 'training', 'processing', $4, identity_check FROM ${db.s}.trainings WHERE user_id = $1`,
       [user.id, t.id, JSON.stringify(input), iso(T0 + 5 * HOUR)],
     );
     // Still running at Replicate: nothing to say.

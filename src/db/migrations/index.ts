@@ -10,6 +10,7 @@ import datasetPreparation from "./0004_dataset_preparation.sql";
 import erasures from "./0005_erasures.sql";
 import owners from "./0006_owners.sql";
 import costs from "./0007_costs.sql";
+import faceIdentity from "./0008_face_identity.sql";
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0005_erasures", erasures),
   migration("0006_owners", owners),
   migration("0007_costs", costs),
+  migration("0008_face_identity", faceIdentity),
 ]);
