@@ -7,3 +7,4 @@ export type { FaceProblem, FaceProblemCode } from "./problems.js";
 export { faceDistance, meanDescriptor, samePerson, type Descriptor, type SamePersonResult } from "./same-person.js";
 export { MIN_FACE_SCORE, MIN_FACE_SHARE, SECOND_FACE_SHARE, SAME_PERSON_DISTANCE } from "./thresholds.js";
 export { createIdentityChecks, type IdentityChecks } from "./dataset-checks.js";
+export { judgeUserIdentity, IDENTITY_MISMATCH, type IdentityCheck, type IdentityVerdict } from "./user-identity.js";

@@ -1,7 +1,8 @@
 /** The identity rules on their own, with made-up faces: no face model here. */
 import { describe, expect, it } from "vitest";
 import type { DetectedFace, ImageFaces } from "../../src/identity/index.js";
-import { checkSetIdentity, faceDistance, mainFace, meanDescriptor, samePerson, SAME_PERSON_DISTANCE } from "../../src/identity/index.js";
+import { InvalidInputError } from "../../src/errors.js";
+import { checkSetIdentity, faceDistance, judgeUserIdentity, mainFace, meanDescriptor, samePerson, SAME_PERSON_DISTANCE } from "../../src/identity/index.js";
 
 /** A descriptor `d` away from the origin along axis `axis`. */
 function at(d: number, axis = 0): Float32Array {
@@ -92,5 +93,26 @@ describe("one person per set", () => {
     const r = checkSetIdentity([ok(at(0.1)), ok(at(0.3))], SAME_PERSON_DISTANCE);
     expect(r.ok).toBe(true);
     expect(r.mean?.[0]).toBeCloseTo(0.2, 6);
+  });
+});
+
+describe("the right person for a user", () => {
+  it("passes without a stored reference, and within the threshold of it", () => {
+    expect(judgeUserIdentity("42", at(0.3), null)).toEqual({ check: "passed", distance: null, threshold: SAME_PERSON_DISTANCE });
+    expect(judgeUserIdentity("42", at(0.3), at(0.3, 1))).toMatchObject({ check: "passed", distance: 0.424 });
+  });
+
+  it("refuses someone else's face with IDENTITY_MISMATCH unless the identity is replaced", () => {
+    let err: unknown;
+    try {
+      judgeUserIdentity("42", at(0.87), at(0));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err).toMatchObject({ code: "IDENTITY_MISMATCH", details: { userId: "42", distance: 0.87, threshold: 0.6 } });
+    expect((err as Error).message).toContain("distance 0.87, same-person threshold 0.60");
+    expect((err as Error).message).toContain("--replace-identity");
+    expect(judgeUserIdentity("42", at(0.87), at(0), { replaceIdentity: true })).toEqual({ check: "replaced", distance: 0.87, threshold: 0.6 });
   });
 });
