@@ -51,6 +51,11 @@ const configSchema = z.object({
       return false;
     }
   }, "must be a decimal price in USD per second above 0 and at most 1 (e.g. 0.001525)"),
+  /**
+   * SSELFIE_IDENTITY_CHECK=off: no face checks, for test suites of other rules. Trainings then
+   * record that nothing vouches for their photos, and `audit` reports each one.
+   */
+  identityCheck: z.boolean(),
 });
 export type SselfieConfig = Readonly<z.infer<typeof configSchema>>;
 
@@ -105,6 +110,7 @@ const SETTING_NAMES: Record<string, string> = {
   replicateBaseUrl: "REPLICATE_BASE_URL",
   webhookUrl: "SSELFIE_WEBHOOK_URL",
   pricePerSecond: "SSELFIE_PRICE_PER_SECOND",
+  identityCheck: "SSELFIE_IDENTITY_CHECK",
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -134,6 +140,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       nonEmpty(env.REPLICATE_BASE_URL) ?? nonEmpty(file.replicateBaseUrl) ?? DEFAULT_BASE_URL,
     webhookUrl: nonEmpty(env.SSELFIE_WEBHOOK_URL),
     pricePerSecond: nonEmpty(env.SSELFIE_PRICE_PER_SECOND) ?? DEFAULT_PRICE_PER_SECOND,
+    identityCheck: nonEmpty(env.SSELFIE_IDENTITY_CHECK) !== "off",
   };
   const result = configSchema.safeParse(candidate);
   if (!result.success) {

@@ -25,4 +25,10 @@ export interface SselfieContext {
   readonly pricePerSecond?: string;
   /** A folder for temporary files (zips, partial downloads). */
   readonly tmpDir: string;
+  /**
+   * `false`: photo sets get no face checks (for tests of other rules): `prepare` reports no faces,
+   * trainings record no identity check, and `audit` reports every such training
+   * (training.identity-checked). Default: checked.
+   */
+  readonly identityCheck?: boolean;
 }

@@ -11,6 +11,7 @@ import type { SselfieContext } from "./context.js";
 import { DEFAULT_SCHEMA, openDatabase } from "./db/connect.js";
 import { noDatabase } from "./db/no-database.js";
 import { createDatasetsResource, type DatasetsResource } from "./datasets/index.js";
+import { createIdentityChecks } from "./identity/dataset-checks.js";
 import type { MigrateResult } from "./db/migrate.js";
 import type { Database } from "./db/types.js";
 import { createOwnerGateways, type OwnerGatewayOptions } from "./owners/owner-gateways.js";
@@ -62,6 +63,12 @@ export interface SselfieOptions {
   tmpDir?: string;
   /** `false`: open no database at all (only `datasets` and `scan` are usable), as `sselfie prepare` and `sselfie scan` do. */
   database?: false;
+  /**
+   * `false`: no face checks (for test suites of other rules only): `prepare` reports no faces,
+   * trainings record that no identity check vouches for their photos, and `audit` reports each of
+   * them (rule training.identity-checked). Default: every set is checked.
+   */
+  identityCheck?: false;
 }
 
 export interface InitResult {
@@ -109,7 +116,10 @@ export class Sselfie {
   /** @internal Use `createSselfie(options)`. */
   constructor(core: SdkCore) {
     this.#core = core;
-    this.datasets = createDatasetsResource({ tmpDir: core.context.tmpDir });
+    this.datasets = createDatasetsResource({
+      tmpDir: core.context.tmpDir,
+      ...(core.context.identityCheck === false ? {} : { checks: createIdentityChecks() }),
+    });
     this.trainings = new Trainings(core);
     this.users = new Users(core);
     this.generations = new Generations(core);
@@ -197,6 +207,7 @@ export async function createSselfie(options: SselfieOptions = {}): Promise<Sself
       tokens: options.replicateTokens,
       gateway: { ...options.replicate, ...(options.replicateBaseUrl ? { baseUrl: options.replicateBaseUrl } : {}) },
     }),
+    identityCheck: options.identityCheck !== false,
   };
   return new Sselfie(new SdkCore(ctx));
 }

@@ -130,7 +130,8 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
       .requiredOption("--user <id>", "end user id")
       .requiredOption("--images <path>", "a folder or a .zip of 10+ photos (JPEG, PNG, WebP, HEIC, AVIF)")
       .option("--steps <n>", "training steps (trainer default 1000; 100-6000)")
-      .option("--wait", "follow the training until it ends (exit 1 if it fails or is canceled)"),
+      .option("--wait", "follow the training until it ends (exit 1 if it fails or is canceled)")
+      .option("--replace-identity", "train although the photos show another face than the user's model (recorded)"),
     async () => (await import("./commands/train.js")).trainCommand,
     ["sselfie train --user 42 --images ./selfies", "sselfie train --user 42 --images selfies.zip --wait"],
   );

@@ -26,6 +26,7 @@ export async function runCommand<O>(
     webhookUrl: config.webhookUrl,
     replicateTokens: replicateTokenLookup(),
     pricePerSecond: config.pricePerSecond,
+    ...(config.identityCheck ? {} : { identityCheck: false as const }),
   });
   // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
   // An abortable command is told instead, and exits the same way once it has cleaned up.

@@ -26,6 +26,8 @@ export interface TrainingRow {
   /** The photo set passed preparation (src/datasets); `dataset` says what preparation did. */
   dataset_prepared: boolean;
   dataset: Record<string, unknown> | null;
+  /** What vouches for the photos' faces: the identity check, or the operator's --replace-identity; null: nothing. */
+  identity_check: "passed" | "replaced" | null;
   status: TrainingStatus;
   replicate_status: string | null;
   output_version: string | null;
@@ -287,4 +289,9 @@ export async function setPendingDestination(db: Queryable, s: string, id: number
     [id, destination],
   );
   return rowCount === 1;
+}
+
+/** What vouches for the training's photos: the identity check passed, or the operator replaced the identity. */
+export async function setTrainingIdentityCheck(db: Queryable, s: string, id: number, check: "passed" | "replaced"): Promise<void> {
+  await db.query(`UPDATE ${s}.trainings SET identity_check = $2 WHERE id = $1`, [id, check]);
 }

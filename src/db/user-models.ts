@@ -95,6 +95,8 @@ export async function restoreUserModel(db: Queryable, s: string, userId: string,
 export async function findModelOwner(db: Queryable, s: string, modelId: string): Promise<string | null> {
   const { rows } = await db.query<{ owner: string }>(`SELECT owner FROM ${s}.user_models WHERE replicate_model_id = $1`, [modelId]);
   return rows[0]?.owner ?? null;
+}
+
 /**
  * The user's face reference (mean descriptor of the set behind the active version), or null.
  * Read only to compare with a new set of the same user; never returned to callers.

@@ -14,11 +14,21 @@ import {
   isActiveTrainingConflict,
   isPendingStale,
   recordTrainingInput,
+  setTrainingIdentityCheck,
   touchPendingTraining,
   type TrainingRow,
 } from "../db/trainings.js";
 import { markOwnerFull, placeNewUser, type PlacementCandidates } from "../db/owners.js";
-import { getUserModel, lockUserModel, restoreUserModel, upsertUserModelForTraining, type TrainingStatus, type UserModelRow } from "../db/user-models.js";
+import {
+  getFaceReference,
+  getUserModel,
+  lockUserModel,
+  restoreUserModel,
+  setPendingFaceReference,
+  upsertUserModelForTraining,
+  type TrainingStatus,
+  type UserModelRow,
+} from "../db/user-models.js";
 import { refuseIfErasing } from "../db/erasures.js";
 import { ensureUser } from "../db/users.js";
 import { ensureSpendingRow, reserveSpending } from "../db/spending.js";
@@ -42,6 +52,8 @@ import { preparationFailed } from "../datasets/preparation-failed.js";
 import { OWNER_NOT_CONFIGURED } from "../owners/owner-gateways.js";
 import { moveToNextOwner, placementCandidates, poolFull } from "../owners/placement.js";
 import { isModelLimitRefusal, REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
+import { createIdentityChecks } from "../identity/dataset-checks.js";
+import { judgeUserIdentity } from "../identity/user-identity.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
 import { findTrainingByInput, PENDING_GRACE_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
@@ -52,6 +64,12 @@ export interface StartTrainingParams {
   images: string;
   /** Training steps, 100..6000; omitted: the trainer's default (1000). */
   steps?: number;
+  /**
+   * The user's model was trained on another face and this set is really the user now (an account
+   * that changed hands): train anyway, recorded as an event. Without it such a set is refused
+   * (IDENTITY_MISMATCH).
+   */
+  replaceIdentity?: boolean;
 }
 
 export interface StartTrainingOptions {
@@ -80,6 +98,12 @@ export interface StartTrainingResult {
   zipSize: number;
 }
 
+/** The checked set's face, and whether the operator replaces the user's identity with it. */
+interface SetFace {
+  readonly mean: Float32Array;
+  readonly replaceIdentity: boolean;
+}
+
 /** Replicate reports trainings and predictions to this URL, when the service receives webhooks. */
 const WEBHOOK_EVENTS = ["start", "logs", "completed"] as const;
 
@@ -94,16 +118,20 @@ export async function startTraining(
   // Prepared before the database or Replicate hear of it: a bad image set is exit 2 in any state,
   // and what is uploaded is exactly what `sselfie prepare` writes. The prepared files are removed
   // when this call ends, however it ends.
-  return withPreparedSet(params.images, { tmpDir: ctx.tmpDir, ...(opts.signal && { signal: opts.signal }) }, (prepared) => {
+  const identity = ctx.identityCheck === false ? undefined : createIdentityChecks();
+  const options = { tmpDir: ctx.tmpDir, ...(identity && { checks: identity }), ...(opts.signal && { signal: opts.signal }) };
+  return withPreparedSet(params.images, options, (prepared) => {
     if (!prepared.report.ok) throw preparationFailed(params.images, prepared.report);
-    return startPreparedTraining(ctx, actor, { userId, steps, prepared }, opts);
+    if (identity && !identity.setMean) throw new Error("the identity check accepted a set without giving its face");
+    const face = identity ? { mean: identity.setMean!, replaceIdentity: params.replaceIdentity === true } : null;
+    return startPreparedTraining(ctx, actor, { userId, steps, prepared, face }, opts);
   });
 }
 
 async function startPreparedTraining(
   ctx: SselfieContext,
   actor: string | null,
-  { userId, steps, prepared }: { userId: string; steps: number | undefined; prepared: PreparedSet },
+  { userId, steps, prepared, face }: { userId: string; steps: number | undefined; prepared: PreparedSet; face: SetFace | null },
   opts: StartTrainingOptions,
 ): Promise<StartTrainingResult> {
   const { db } = ctx;
@@ -117,7 +145,7 @@ async function startPreparedTraining(
   if (existing) await requireOwnerToken(ctx, actor, existing);
   const candidates = await placementCandidates(ctx);
 
-  const claim = await claimSlot(ctx, actor, { userId, trigger, steps, candidates, dataset: prepared.summary }, opts);
+  const claim = await claimSlot(ctx, actor, { userId, trigger, steps, candidates, dataset: prepared.summary, face }, opts);
   let row = claim.row;
   let owner = claim.owner;
   let modelId = destinationModelId(owner, userId);
@@ -279,7 +307,7 @@ interface Claim {
 async function claimSlot(
   ctx: SselfieContext,
   actor: string | null,
-  c: { userId: string; trigger: string; steps: number | undefined; candidates: PlacementCandidates; dataset: DatasetSummary },
+  c: { userId: string; trigger: string; steps: number | undefined; candidates: PlacementCandidates; dataset: DatasetSummary; face: SetFace | null },
   opts: StartTrainingOptions,
 ): Promise<Claim> {
   const { db } = ctx;
@@ -314,6 +342,18 @@ async function claimSlot(
           dataset: { ...c.dataset },
           estimateUsd,
         });
+        // The user's own reference only, under the row lock: a mismatch rolls the claim back.
+        const identity = c.face && judgeUserIdentity(c.userId, c.face.mean, await getFaceReference(tx, db.s, c.userId), c.face);
+        await setPendingFaceReference(tx, db.s, c.userId, c.face?.mean ?? null);
+        if (identity) await setTrainingIdentityCheck(tx, db.s, row.id, identity.check);
+        if (identity?.check === "replaced") {
+          await appendEvent(tx, db.s, {
+            operator: actor,
+            action: "training.replace-identity",
+            userId: c.userId,
+            details: { trainingRowId: row.id, distance: identity.distance, threshold: identity.threshold },
+          });
+        }
         // One statement against the cap; refused, the whole claim (the rows above) is rolled back.
         if (!(await reserveSpending(tx, db.s, c.userId, estimateUsd))) {
           throw await budgetExceeded(tx, db.s, c.userId, "training", estimateUsd);

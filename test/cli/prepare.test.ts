@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { BIN, runCli } from "../support/cli.js";
+import { NO_FACE_CHECKS } from "../support/cli-env.js";
 import { writeFiles } from "../support/images.js";
 import { fixture, photoSet } from "../support/photos.js";
 import { tempDir } from "../support/temp-dirs.js";
@@ -38,7 +39,7 @@ beforeAll(async () => {
 /** An environment where any attempt to open a database fails loudly. */
 function offlineEnv() {
   const home = tempDir("sselfie-cli-prep-home-");
-  return { home, env: { SSELFIE_HOME: home, DATABASE_URL: "postgres://nobody@127.0.0.1:9/none" } };
+  return { home, env: { SSELFIE_HOME: home, DATABASE_URL: "postgres://nobody@127.0.0.1:9/none", ...NO_FACE_CHECKS } };
 }
 
 it("prepare --json needs no token, database or Replicate, prints the contract's document and writes the folder", async () => {

@@ -19,7 +19,7 @@ let sselfie: Sselfie;
 let tmp: string;
 beforeAll(async () => {
   tmp = tempDir("sselfie-prep-tmp-");
-  sselfie = await createSselfie({ database: false, home: join(tmp, "home"), tmpDir: join(tmp, "work") });
+  sselfie = await createSselfie({ database: false, identityCheck: false, home: join(tmp, "home"), tmpDir: join(tmp, "work") });
 });
 afterAll(() => sselfie.close());
 

@@ -20,6 +20,12 @@ import { runCli } from "./cli.js";
 import { TEST_DATABASE_URL, testSchemaName } from "./databases.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
 
+/**
+ * Tests of other rules train on generated pictures without faces: the identity check is off unless
+ * a test is about it (and overrides this with SSELFIE_IDENTITY_CHECK: "on").
+ */
+export const NO_FACE_CHECKS = { SSELFIE_IDENTITY_CHECK: "off" } as const;
+
 export interface CliBackend {
   readonly kind: "embedded" | "postgres";
   /** A new, isolated environment; `migrated: false` leaves the embedded home empty. */
@@ -51,11 +57,11 @@ export function cliBackend(kind: "embedded" | "postgres"): CliBackend {
       homes.push(home);
       if (kind === "embedded") {
         if (opts.migrated !== false) await copyPgliteTemplate(home);
-        return { SSELFIE_HOME: home };
+        return { SSELFIE_HOME: home, ...NO_FACE_CHECKS };
       }
       const schema = testSchemaName();
       schemas.push(schema);
-      return { SSELFIE_HOME: home, DATABASE_URL: TEST_DATABASE_URL!, SSELFIE_SCHEMA: schema };
+      return { SSELFIE_HOME: home, DATABASE_URL: TEST_DATABASE_URL!, SSELFIE_SCHEMA: schema, ...NO_FACE_CHECKS };
     },
   };
 }

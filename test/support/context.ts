@@ -19,6 +19,8 @@ export interface TestContextOptions {
   gateway?: Record<string, unknown>;
   /** Added owners' tokens, by the variable name their rows record. */
   tokens?: Record<string, string>;
+  /** Face checks on the photo sets (real photos needed); off unless a test is about them. */
+  identityCheck?: boolean;
 }
 
 export function makeContext(
@@ -39,5 +41,6 @@ export function makeContext(
       tokens: opts.tokens,
       pool,
     }),
+    identityCheck: opts.identityCheck ?? false,
   };
 }

@@ -11,6 +11,7 @@ export interface TrainCliOptions {
   images: string;
   steps: number | undefined;
   wait: boolean;
+  replaceIdentity: boolean;
 }
 
 export const trainCommand: CliCommand<TrainCliOptions> = {
@@ -22,7 +23,7 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
       throw new InvalidInputError("--images needs a folder of photos or a .zip of them.", {}, "INVALID_IMAGES");
     }
     const steps = o.steps === undefined ? undefined : validateSteps(o.steps);
-    return { userId, images: o.images, steps, wait: Boolean(o.wait) };
+    return { userId, images: o.images, steps, wait: Boolean(o.wait), replaceIdentity: Boolean(o.replaceIdentity) };
   },
   userId: (o) => o.userId,
   async run({ sselfie, principal, out }, o) {
@@ -31,7 +32,12 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
     let started;
     try {
       started = await sselfie.trainings.start(
-        { userId: o.userId, images: o.images, ...(o.steps === undefined ? {} : { steps: o.steps }) },
+        {
+          userId: o.userId,
+          images: o.images,
+          ...(o.steps === undefined ? {} : { steps: o.steps }),
+          ...(o.replaceIdentity ? { replaceIdentity: true } : {}),
+        },
         { actor },
       );
     } finally {
