@@ -62,7 +62,9 @@ export async function drawContactSheet(report: PrepareReport, written: readonly 
     const frame = ok ? "#1a9c3a" : "#d0021b";
     svg.push(`<rect x="${x + 3}" y="${y + 3}" width="${CELL_W - 6}" height="${CELL_H - 6}" fill="none" stroke="${frame}" stroke-width="${ok ? 1 : 3}"/>`);
     const title = escapeXml(clip(image.name ?? image.source, 32));
-    const verdict = ok ? "✓ ok" : `✗ ${image.problems.map((p) => p.code).join(", ")}`;
+    // The face's distance to the set's reference face, where the identity check measured it.
+    const distance = image.face?.distance == null ? "" : ` · face ${image.face.distance.toFixed(2)}`;
+    const verdict = (ok ? "✓ ok" : `✗ ${image.problems.map((p) => p.code).join(", ")}`) + distance;
     svg.push(`<text x="${x + PAD}" y="${y + THUMB + 2 * PAD + 14}" font-family="sans-serif" font-size="13" fill="#222222">${title}</text>`);
     svg.push(
       `<text x="${x + PAD}" y="${y + THUMB + 2 * PAD + 32}" font-family="sans-serif" font-size="13" font-weight="bold" fill="${frame}">${escapeXml(clip(verdict, 32))}</text>`,
