@@ -1,4 +1,4 @@
--- sselfie schema, version 7: the identity check (CONTRACT.md "Identity: one person, the right person").
+-- sselfie schema, version 8: the identity check (CONTRACT.md "Identity: one person, the right person").
 --
 -- user_models.face_reference: the mean face descriptor (128 numbers) of the photo set that trained
 -- the user's active version; a new set of that user must match it. face_reference_pending: the set
