@@ -3,22 +3,30 @@
  * single-process, and two processes writing one directory lose rows.
  *
  * The lock is a file created atomically with `link()` (it either does not exist or holds complete
- * JSON), naming its holder's pid, host and process start time. A lock whose holder is a dead pid on
- * this host is stale and is taken over; the takeover itself is guarded by a second file so two
- * waiters cannot both remove the stale lock and then each other's fresh one.
+ * JSON), naming its holder (src/process-holder.ts: host, pid, boot id, pid namespace and the
+ * kernel's start time of the process). A lock is taken over when its holder is provably gone (same
+ * kernel boot and pid namespace, and that pid dead or reused), or, when that cannot be told (a
+ * holder in another container sharing the volume, even as pid 1 on a host of the same name; another
+ * machine), when the holder stopped refreshing the file's modification time: a live holder touches
+ * it every HEARTBEAT_MS. The takeover itself is guarded by a second file so two waiters cannot both
+ * remove the stale lock and then each other's fresh one.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
-import { link, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { link, readFile, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DatabaseError } from "../errors.js";
+import { currentHolder, holderLiveness } from "../process-holder.js";
 
 export interface LockHolder {
   pid: number;
   hostname: string;
-  /** When the holding process started (ms since the epoch), to tell a reused pid from its holder. */
+  /** When the holding process started (ms since the epoch); informative. */
   processStartedAt: number;
+  /** The kernel's boot id, the pid namespace and the process's start in clock ticks (null off Linux). */
+  bootId: string | null;
+  pidNs: string | null;
+  startTicks: number | null;
   acquiredAt: string;
   token: string;
 }
@@ -33,6 +41,10 @@ const POLL_MS = 100;
 /** A takeover takes milliseconds; a guard older than this was left by a process that died mid-takeover. */
 const ABANDONED_GUARD_MS = 10_000;
 const PROCESS_STARTED_AT = Math.round(Date.now() - process.uptime() * 1000);
+/** A live holder touches its lock this often... */
+export const HEARTBEAT_MS = 5_000;
+/** ...so a lock whose holder cannot be checked is stale once untouched this long. */
+export const SILENT_MS = 30_000;
 
 /** Locks this process holds, removed synchronously if the process exits without closing. */
 const held = new Map<string, string>();
@@ -42,10 +54,14 @@ export async function acquireDataDirLock(
   lockPath: string,
   opts: { timeoutMs: number; description?: string },
 ): Promise<DataDirLock> {
+  const self = currentHolder();
   const me: LockHolder = {
-    pid: process.pid,
-    hostname: hostname(),
+    pid: self.pid,
+    hostname: self.host,
     processStartedAt: PROCESS_STARTED_AT,
+    bootId: self.bootId,
+    pidNs: self.pidNs,
+    startTicks: self.startTicks,
     acquiredAt: "",
     token: randomUUID(),
   };
@@ -53,11 +69,22 @@ export async function acquireDataDirLock(
   for (;;) {
     if (await tryCreate(lockPath, { ...me, acquiredAt: new Date().toISOString() })) {
       remember(lockPath, me.token);
-      return { path: lockPath, release: () => release(lockPath, me.token) };
+      const heartbeat = setInterval(() => {
+        const now = new Date();
+        utimes(lockPath, now, now).catch(() => undefined);
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+      return {
+        path: lockPath,
+        release: () => {
+          clearInterval(heartbeat);
+          return release(lockPath, me.token);
+        },
+      };
     }
     const holder = await readHolder(lockPath);
     if (holder === "missing") continue;
-    if (holder !== "unreadable" && isStale(holder)) {
+    if (holder !== "unreadable" && (await isStale(lockPath, holder))) {
       await removeStale(lockPath, holder);
       continue;
     }
@@ -69,7 +96,7 @@ export async function acquireDataDirLock(
 
 async function tryCreate(lockPath: string, holder: LockHolder): Promise<boolean> {
   const draft = `${lockPath}.${holder.token}.tmp`;
-  await writeFile(draft, JSON.stringify(holder), { mode: 0o644 });
+  await writeFile(draft, JSON.stringify(holder), { mode: 0o600 });
   try {
     await link(draft, lockPath);
     return true;
@@ -100,22 +127,17 @@ async function readHolder(lockPath: string): Promise<LockHolder | "missing" | "u
   return "unreadable";
 }
 
-function isStale(holder: LockHolder): boolean {
-  if (holder.hostname !== hostname()) return false;
-  if (holder.pid === process.pid) {
-    // Our own pid: a previous process that had it (common as pid 1 in containers) or this very process.
-    return Math.abs((holder.processStartedAt ?? 0) - PROCESS_STARTED_AT) > 1000;
-  }
-  return !pidAlive(holder.pid);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errno(err) === "EPERM";
-  }
+async function isStale(lockPath: string, holder: LockHolder): Promise<boolean> {
+  const liveness = holderLiveness({
+    host: holder.hostname,
+    pid: holder.pid,
+    bootId: holder.bootId ?? null,
+    pidNs: holder.pidNs ?? null,
+    startTicks: holder.startTicks ?? null,
+  });
+  if (liveness !== "unknown") return liveness === "gone";
+  const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+  return age > SILENT_MS;
 }
 
 async function removeStale(lockPath: string, stale: LockHolder): Promise<void> {
@@ -168,7 +190,7 @@ function busyError(lockPath: string, holder: LockHolder | "unreadable", descript
       "DATABASE_BUSY",
     );
   }
-  const who = holder.pid === process.pid && holder.hostname === hostname() ? "this same process" : `process ${holder.pid} on ${holder.hostname}`;
+  const who = held.get(lockPath) === holder.token ? "this same process" : `process ${holder.pid} on ${holder.hostname}`;
   return new DatabaseError(
     `${description} is in use by ${who} (since ${holder.acquiredAt}); the embedded database allows one process at a time. ` +
       `Wait for that process to finish, or stop it, then try again; to share one database between processes, ` +

@@ -1,12 +1,14 @@
 /** The embedded database is held by one process at a time (PGlite is single-process). */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { embeddedDataDir, openDatabase } from "../../src/db/connect.js";
+import { HEARTBEAT_MS, SILENT_MS } from "../../src/db/data-dir-lock.js";
+import { currentHolder } from "../../src/process-holder.js";
 import type { Database } from "../../src/db/types.js";
 import { DatabaseError } from "../../src/errors.js";
 import { copyPgliteTemplate } from "../support/pglite-template.js";
@@ -37,6 +39,20 @@ function startChild(home: string, lockTimeoutMs: number, mode?: "exit-without-cl
     void exited.then((code) => reject(new Error(`child exited (${code}) without a result: ${out}${err}`)));
   });
   return { proc, first, exited };
+}
+
+/** A lock file's holder fields for this process (tests change what they need). */
+function holderFields() {
+  const me = currentHolder();
+  return {
+    pid: me.pid,
+    hostname: me.host,
+    processStartedAt: 0,
+    bootId: me.bootId,
+    pidNs: me.pidNs,
+    startTicks: me.startTicks,
+    acquiredAt: "2020-01-01T00:00:00.000Z",
+  };
 }
 
 const lockFile = (home: string) => `${embeddedDataDir(home)}.lock`;
@@ -115,11 +131,43 @@ describe("embedded database lock", () => {
   it("takes over a lock left by a dead pid", async () => {
     const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid;
     expect(dead).toBeGreaterThan(0);
-    const stale = { pid: dead, hostname: hostname(), processStartedAt: 0, acquiredAt: "2020-01-01T00:00:00.000Z", token: "stale" };
+    const me = currentHolder();
+    const stale = { ...holderFields(), pid: dead, startTicks: (me.startTicks ?? 0) + 1, token: "stale" };
     writeFileSync(lockFile(home), JSON.stringify(stale));
     await openHere(100); // 100 ms: it must take the lock over, not wait for it
     expect(JSON.parse(readFileSync(lockFile(home), "utf8"))).toMatchObject({ pid: process.pid, hostname: hostname() });
   });
+
+  it("takes over a lock of a pid now reused by a process started later (this one)", async () => {
+    const me = currentHolder();
+    if (me.startTicks === null) return; // no /proc: nothing to tell a reused pid by
+    writeFileSync(lockFile(home), JSON.stringify({ ...holderFields(), startTicks: me.startTicks - 1, token: "reused" }));
+    await openHere(100);
+    expect(JSON.parse(readFileSync(lockFile(home), "utf8")).token).not.toBe("reused");
+  });
+
+  it("never takes over a live lock of another container sharing the volume (same host name, same pid, same boot)", async () => {
+    // Another container's pid 1 on the same kernel: the same host name, pid and boot id, another pid namespace.
+    const other = { ...holderFields(), pidNs: "pid:[1]", startTicks: 1, token: "other-container" };
+    writeFileSync(lockFile(home), JSON.stringify(other));
+    const busy = await openDatabase({ home, lockTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect((busy as DatabaseError).code).toBe("DATABASE_BUSY");
+    expect(JSON.parse(readFileSync(lockFile(home), "utf8")).token).toBe("other-container");
+
+    // Once that holder has been silent (no heartbeat) for longer than SILENT_MS, it is gone.
+    const old = new Date(Date.now() - SILENT_MS - 5_000);
+    utimesSync(lockFile(home), old, old);
+    await openHere(300);
+    expect(JSON.parse(readFileSync(lockFile(home), "utf8")).token).not.toBe("other-container");
+  });
+
+  it("keeps its own lock fresh while it holds it (the heartbeat others judge silence by)", async () => {
+    await openHere();
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockFile(home), old, old);
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 500));
+    expect(Date.now() - statSync(lockFile(home)).mtimeMs).toBeLessThan(HEARTBEAT_MS + 1000);
+  }, 15_000);
 
   it("does not take over a lock held by a live process on another host, nor one it cannot read", async () => {
     const foreign = { pid: process.pid, hostname: "elsewhere.example", processStartedAt: 0, acquiredAt: "2020-01-01T00:00:00.000Z", token: "t" };
