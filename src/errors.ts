@@ -116,6 +116,16 @@ export class DownloadIncompleteError extends OutcomeError {
   }
 }
 
+/**
+ * The caller aborted (its AbortSignal fired: Ctrl-C in the CLI). The message says what was left
+ * and how it is finished; nothing paid for is forgotten.
+ */
+export class InterruptedError extends SselfieError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("INTERRUPTED", message, details);
+  }
+}
+
 export function isSselfieError(err: unknown): err is SselfieError {
   return err instanceof SselfieError;
 }

@@ -14,6 +14,7 @@ export type {
   GenerationOptions,
   GenerationProgress,
   GenerationResult,
+  FinishedGeneration,
 } from "./sdk/generations.js";
 export type { UserModelRef } from "./sdk/models.js";
 export type { CreateOperatorParams, AuthenticateParams, Operator, CreatedOperator, Principal } from "./sdk/operators.js";
@@ -59,6 +60,7 @@ export {
   OutcomeError,
   DownloadIncompleteError,
   BudgetExceededError,
+  InterruptedError,
   ReplicateError,
   ConfigError,
   DatabaseError,

@@ -69,6 +69,8 @@ export interface SselfieOptions {
    * them (rule training.identity-checked). Default: every set is checked.
    */
   identityCheck?: false;
+  /** Told about risks found on the way, e.g. an existing home that other users can open. */
+  onWarning?: (message: string) => void;
 }
 
 export interface InitResult {
@@ -194,6 +196,7 @@ export async function createSselfie(options: SselfieOptions = {}): Promise<Sself
           home,
           schema: options.schema,
           lockTimeoutMs: options.lockTimeoutMs,
+          ...(options.onWarning ? { onWarning: options.onWarning } : {}),
         });
 
   const ctx: SselfieContext = {

@@ -13,6 +13,7 @@ import type { AuditScope } from "./scope-sql.js";
 import { auditOwnerCapacity } from "./owner-checks.js";
 import { runTableCheck, type FindingFields, type TableCheckResult } from "./sql-check.js";
 import { trainingsCheck } from "./training-checks.js";
+import { UNFINISHED_RULE, unfinishedGenerationFindings } from "./unfinished-generations.js";
 
 /** Hash aggregates over a million users want more than PostgreSQL's default 4 MB. */
 export const AUDIT_WORK_MEM = "128MB";
@@ -62,6 +63,7 @@ export async function auditDatabase(
     const unusual = await loadUnusualSchemas(tx, db.s);
     results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, uniqueOutputVersionIndex }), opts.maxPerRule);
     results.erasures = await runTableCheck(tx, erasuresCheck(full), opts.maxPerRule);
+    const unfinished = await unfinishedGenerationFindings(tx, db.s, { userId: scope.userId });
     if (then) await then(tx);
     const counts = new Map<string, number>();
     const listed: DatabaseAuditResult["listed"] = [];
@@ -74,6 +76,10 @@ export async function auditDatabase(
       const capacity = await auditOwnerCapacity(tx, db.s, scope.owner, opts.maxPerRule);
       if (capacity.count > 0) counts.set("owner.capacity", capacity.count);
       listed.push(...capacity.listed);
+    }
+    if (unfinished.count > 0) {
+      counts.set(UNFINISHED_RULE, unfinished.count);
+      listed.push(...unfinished.findings.slice(0, opts.maxPerRule));
     }
     return {
       checked: {

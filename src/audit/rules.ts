@@ -135,6 +135,12 @@ export const AUDIT_RULES: readonly AuditRule[] = Object.freeze([
     "Run `sselfie erase --user <id>` again: it resumes, or finds what is left and removes it.",
   ),
   rule(
+    "generation.unfinished",
+    "database",
+    "No generation is left unfinished: every prediction a process created (and paid for) has its final state recorded and its images saved, unless the process making it is still at work.",
+    "Run `sselfie status --user <id>`: it finds the prediction at Replicate, records its outcome and saves its images in the folder recorded with it (Replicate keeps them an hour after it ends).",
+  ),
+  rule(
     "remote.model-missing",
     "remote",
     "The user's model exists on Replicate.",

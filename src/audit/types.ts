@@ -30,6 +30,8 @@ export interface Violation {
   message: string;
   /** The row the finding is about, when it is not the user's model row. */
   generationId?: number;
+  /** Replicate's prediction id of an unfinished generation. */
+  predictionId?: string;
   trainingId?: number;
   replicateTrainingId?: string;
   modelId?: string;

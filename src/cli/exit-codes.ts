@@ -4,6 +4,7 @@ import {
   AuthorizationError,
   ConfigError,
   DatabaseError,
+  InterruptedError,
   InvalidInputError,
   OutcomeError,
   ReplicateError,
@@ -19,9 +20,13 @@ export const EXIT = {
   STATE: 4,
   REPLICATE: 5,
   CONFIG: 6,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM, as shells report it: 128 + the signal's number. */
+  SIGINT: 130,
+  SIGTERM: 143,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof InterruptedError) return err.details.signal === "SIGTERM" ? EXIT.SIGTERM : EXIT.SIGINT;
   if (err instanceof OutcomeError) return EXIT.FAILURE;
   if (err instanceof InvalidInputError) return EXIT.INVALID_INPUT;
   if (err instanceof AuthenticationError || err instanceof AuthorizationError) return EXIT.AUTH;

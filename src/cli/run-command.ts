@@ -2,9 +2,13 @@
  * Runs one command in the order the contract requires: arguments (exit 2), configuration and
  * database (exit 6), token and scope (exit 3), confirmation, then the work itself.
  */
-import { createSselfie, InvalidInputError, loadConfig, replicateTokenLookup } from "../index.js";
+import { createSselfie, InterruptedError, InvalidInputError, loadConfig, replicateTokenLookup } from "../index.js";
 import type { CliCommand, GlobalFlags } from "./command.js";
+import { EXIT } from "./exit-codes.js";
 import type { Output } from "./output.js";
+
+/** After Ctrl-C or SIGTERM, how long an abortable command may take to settle what it holds before the process ends anyway. */
+export const SETTLE_AFTER_SIGNAL_MS = 10_000;
 
 export async function runCommand<O>(
   command: CliCommand<O>,
@@ -27,20 +31,27 @@ export async function runCommand<O>(
     replicateTokens: replicateTokenLookup(),
     pricePerSecond: config.pricePerSecond,
     ...(config.identityCheck ? {} : { identityCheck: false as const }),
+    onWarning: (message) => out.note(`Warning: ${message}`),
   });
-  // Ctrl-C during a long wait: release the embedded database before leaving (exit 130, as shells do).
-  // An abortable command is told instead, and exits the same way once it has cleaned up.
+  // Ctrl-C or SIGTERM during a long wait: a command that is not abortable releases the embedded
+  // database and ends at once (exit 130 or 143, as shells report a signal). An abortable one is
+  // told through `signal` and settles what it holds (records what is unfinished, removes partial
+  // files, releases a claim) within SETTLE_AFTER_SIGNAL_MS; a second signal ends it at once.
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
+  const exitFor = (signal: NodeJS.Signals) => (signal === "SIGTERM" ? EXIT.SIGTERM : EXIT.SIGINT);
   const onSignal = (signal: NodeJS.Signals) => {
     if (command.abortable && !interrupted) {
       interrupted = signal;
-      controller.abort(new DOMException(`Interrupted by ${signal}`, "AbortError"));
+      controller.abort(new InterruptedError(`Interrupted by ${signal}.`, { signal }));
+      setTimeout(() => process.exit(exitFor(signal)), SETTLE_AFTER_SIGNAL_MS).unref();
       return;
     }
-    void sselfie.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    interrupted ??= signal;
+    void sselfie.close().finally(() => process.exit(exitFor(signal)));
+    setTimeout(() => process.exit(exitFor(signal)), 2_000).unref();
   };
-  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   try {
     let principal = null;
     if (command.scope !== null) {
@@ -67,8 +78,10 @@ export async function runCommand<O>(
     return result.exitCode ?? 0;
   } catch (err) {
     if (!interrupted) throw err;
+    // The use-case said what it left and how it is finished: that is the message.
+    if (err instanceof InterruptedError && err !== controller.signal.reason) throw err;
     out.note("Interrupted: nothing was kept.");
-    return interrupted === "SIGINT" ? 130 : 143;
+    return exitFor(interrupted);
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     await sselfie.close();

@@ -3,10 +3,10 @@
  * embedded PGlite database under `${home}/db`, held by this process alone until `close()`.
  * `pg` and PGlite are imported only when chosen, so CLI start-up stays fast.
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pool } from "pg";
 import { ConfigError, DatabaseError, isSselfieError } from "../errors.js";
+import { ensureDirectory, makePrivate, openToOthers, PRIVATE_DIR_MODE } from "../fs-safety.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import { SCHEMA_NAME_PATTERN, type Database } from "./types.js";
 
@@ -25,6 +25,8 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** How long to wait for another process to release the embedded database. Default 5000. */
   lockTimeoutMs?: number;
+  /** Told about risks found on the way (an existing home that other users can open). */
+  onWarning?: (message: string) => void;
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
@@ -42,15 +44,33 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     pool.on("error", () => undefined);
     return openPool(pool, schema, { ownsPool: true, target: `${url.hostname || "localhost"}:${url.port || "5432"}` });
   }
-  return openEmbedded(opts.home, schema, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  return openEmbedded(opts.home, schema, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, opts.onWarning);
+}
+
+/**
+ * PostgreSQL's own schemas (`pg_*` is reserved to it; `information_schema` holds the catalogue's
+ * views), and `public`: sselfie owns every table of its schema (migrations create them, erasure
+ * deletes a user's rows from them, the audit reads them all), so it must not share a schema with
+ * another application, and `public` is where every other application's tables are by default.
+ */
+export function isReservedSchemaName(name: string): boolean {
+  return name.startsWith("pg_") || name === "information_schema" || name === "public";
 }
 
 export function validateSchemaName(name: string): string {
   if (!SCHEMA_NAME_PATTERN.test(name)) {
     throw new ConfigError(
-      `Invalid database schema name ${JSON.stringify(name)}: use up to 63 lowercase letters, digits and "_", not starting with a digit.`,
-      { schema: name },
+      `Invalid database schema name ${JSON.stringify(name).slice(0, 80)}: use up to 63 lowercase letters, digits and "_", not starting with a digit.`,
+      { schema: name.slice(0, 80) },
       "DATABASE_SCHEMA_INVALID",
+    );
+  }
+  if (isReservedSchemaName(name)) {
+    throw new ConfigError(
+      `The database schema "${name}" belongs to PostgreSQL or to other applications; sselfie keeps its tables in a schema of its own ` +
+        `(default "sselfie"). Choose another name for SSELFIE_SCHEMA (--schema).`,
+      { schema: name },
+      "DATABASE_SCHEMA_RESERVED",
     );
   }
   return name;
@@ -128,20 +148,55 @@ function connectError(err: unknown, target: string): DatabaseError {
   );
 }
 
-async function openEmbedded(home: string, schema: string, lockTimeoutMs: number): Promise<Database> {
+/** A home that cannot be made or written is a configuration problem (exit 6) naming the path and why. */
+function homeError(home: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === "EACCES" || code === "EPERM"
+      ? "permission denied"
+      : code === "EROFS"
+        ? "the file system is read-only"
+        : code === "ENOTDIR"
+          ? "a part of that path is a file, not a folder"
+          : code === "ENOENT"
+            ? "that path cannot be created there"
+            : (err as Error)?.message ?? String(err);
+  return new ConfigError(
+    `Cannot use ${home} as sselfie's home (SSELFIE_HOME) for the embedded database: ${why}${code ? ` (${code})` : ""}. ` +
+      `Set SSELFIE_HOME to a folder you can write, or DATABASE_URL to a PostgreSQL server.`,
+    { home, ...(code ? { errno: code } : {}) },
+    "HOME_UNUSABLE",
+  );
+}
+
+async function openEmbedded(home: string, schema: string, lockTimeoutMs: number, onWarning?: (message: string) => void): Promise<Database> {
   const dataDir = embeddedDataDir(home);
-  await mkdir(home, { recursive: true });
-  const lock = await acquireDataDirLock(`${dataDir}.lock`, {
-    timeoutMs: lockTimeoutMs,
-    description: `The embedded database at ${dataDir}`,
-  });
+  let lock;
+  try {
+    await ensureDirectory(home, PRIVATE_DIR_MODE);
+    const open = await openToOthers(home);
+    if (open) {
+      onWarning?.(
+        `${home} (sselfie's home, holding the embedded database and the saved token) is open to other users of this machine (${open}): ` +
+          `run \`chmod 700 ${home}\`.`,
+      );
+    }
+    lock = await acquireDataDirLock(`${dataDir}.lock`, {
+      timeoutMs: lockTimeoutMs,
+      description: `The embedded database at ${dataDir}`,
+    });
+  } catch (err) {
+    throw isSselfieError(err) ? err : homeError(home, err);
+  }
   try {
     const { openPgliteDirectory, createPgliteDatabase } = await import("./pglite.js");
     const pglite = await openPgliteDirectory(dataDir);
+    await makePrivate(dataDir);
     return createPgliteDatabase(pglite, schema, {
       onClose: async () => {
         try {
           await pglite.close();
+          await makePrivate(dataDir).catch(() => undefined);
         } finally {
           await lock.release();
         }

@@ -143,7 +143,7 @@ async function isStale(lockPath: string, holder: LockHolder): Promise<boolean> {
 async function removeStale(lockPath: string, stale: LockHolder): Promise<void> {
   const guard = `${lockPath}.takeover`;
   try {
-    await writeFile(guard, String(process.pid), { flag: "wx" });
+    await writeFile(guard, String(process.pid), { flag: "wx", mode: 0o600 });
   } catch (err) {
     if (errno(err) !== "EEXIST") throw err;
     const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);

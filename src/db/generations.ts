@@ -1,4 +1,6 @@
 import { reserveCte, settleCte } from "./spending.js";
+import type { ProcessHolder } from "../process-holder.js";
+import { UNFINISHED_GENERATION } from "./reconcile-claims.js";
 import type { Queryable } from "./types.js";
 
 export type GenerationStatus = "pending" | "unknown" | "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
@@ -37,6 +39,8 @@ export interface GenerationRow {
   /** What was reserved against the user's budget when it was recorded. */
   estimate_usd: string;
   operator: string | null;
+  /** The process making it (null on rows older than migration 0004). */
+  holder: ProcessHolder | null;
   /** The folder its images go to (absolute), so that `reconcile` can download them there later. */
   out_dir: string | null;
   created_at: Date;
@@ -53,16 +57,62 @@ export interface NewGeneration {
   seed: number;
   operator: string | null;
   outDir?: string | null;
+  holder?: ProcessHolder | null;
 }
 
 /** Recorded before the prediction is created, so a crash cannot lose a paid prediction. */
 export async function insertGeneration(db: Queryable, s: string, g: NewGeneration): Promise<GenerationRow> {
   const { rows } = await db.query<GenerationRow>(
-    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator, g.outDir ?? null],
+    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, holder)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+    [
+      g.userId,
+      g.versionRef,
+      g.prompt,
+      JSON.stringify(g.input),
+      g.inputHash,
+      g.seed,
+      g.operator,
+      g.outDir ?? null,
+      g.holder ? JSON.stringify(g.holder) : null,
+    ],
   );
   return rows[0]!;
+}
+
+
+/** The user's unfinished generations (all users' when `userId` is null), oldest first. */
+export async function listUnfinishedGenerations(
+  db: Queryable,
+  s: string,
+  filter: { userId: string | null; limit?: number },
+): Promise<GenerationRow[]> {
+  const { rows } = await db.query<GenerationRow>(
+    `SELECT * FROM ${s}.generations
+      WHERE ${UNFINISHED_GENERATION} AND ($1::text IS NULL OR user_id = $1)
+      ORDER BY user_id, id LIMIT $2`,
+    [filter.userId, filter.limit ?? 1000],
+  );
+  return rows;
+}
+
+/**
+ * Takes over an unfinished generation from `previous` (its recorded holder, gone): only one
+ * process finishes it. Returns the row, or null when someone else took it first.
+ */
+export async function takeOverGeneration(
+  db: Queryable,
+  s: string,
+  id: number,
+  previous: ProcessHolder | null,
+  holder: ProcessHolder,
+): Promise<GenerationRow | null> {
+  const { rows } = await db.query<GenerationRow>(
+    `UPDATE ${s}.generations SET holder = $3::jsonb, updated_at = now()
+      WHERE id = $1 AND holder IS NOT DISTINCT FROM $2::jsonb RETURNING *`,
+    [id, previous === null ? null : JSON.stringify(previous), JSON.stringify(holder)],
+  );
+  return rows[0] ?? null;
 }
 
 /**

@@ -38,6 +38,20 @@ export async function listOperatorRows(db: Queryable, s: string): Promise<Operat
   return rows;
 }
 
+/** Active (unrevoked) operators holding the admin scope, other than `except`. */
+export async function countOtherActiveAdmins(db: Queryable, s: string, except: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${s}.operators WHERE revoked_at IS NULL AND 'admin' = ANY(scopes) AND name <> $1`,
+    [except],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export async function findOperatorByName(db: Queryable, s: string, name: string): Promise<OperatorRow | null> {
+  const { rows } = await db.query<OperatorRow>(`SELECT * FROM ${s}.operators WHERE name = $1`, [name]);
+  return rows[0] ?? null;
+}
+
 /** Returns the revoked row, or null when no unrevoked operator has that name. */
 export async function revokeOperatorRow(db: Queryable, s: string, name: string): Promise<OperatorRow | null> {
   const { rows } = await db.query<OperatorRow>(

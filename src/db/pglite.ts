@@ -76,7 +76,7 @@ async function isDatabaseDir(dir: string): Promise<boolean> {
 async function createDatabaseDir(PGlite: typeof import("@electric-sql/pglite").PGlite, dir: string): Promise<void> {
   const draft = `${dir}.creating`;
   await rm(draft, { recursive: true, force: true });
-  await mkdir(draft, { recursive: true });
+  await mkdir(draft, { mode: 0o700 });
   const fresh = await PGlite.create(draft);
   await fresh.close();
   await rm(dir, { recursive: true, force: true }); // at most an empty directory, checked above

@@ -4,6 +4,7 @@
  * reached a terminal status is never changed again (every write below is guarded on that).
  */
 import { settleCte } from "./spending.js";
+import type { ProcessHolder } from "../process-holder.js";
 import type { Queryable } from "./types.js";
 import type { TrainingStatus } from "./user-models.js";
 
@@ -42,6 +43,8 @@ export interface TrainingRow {
   estimate_usd: string;
   error: string | null;
   operator: string | null;
+  /** The process that claimed a pending row (null on rows older than migration 0003). */
+  holder: ProcessHolder | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -73,11 +76,12 @@ export async function insertPendingTraining(
     dataset?: Record<string, unknown>;
     /** Reserved against the budget in the same transaction (reserveSpending); "0" when nothing was. */
     estimateUsd?: string;
+    holder: ProcessHolder;
   },
 ): Promise<TrainingRow> {
   const { rows } = await db.query<TrainingRow>(
-    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status, dataset_prepared, dataset, estimate_usd)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9::numeric) RETURNING *`,
+    `INSERT INTO ${s}.trainings (user_id, trainer_version, destination, input, manifest, operator, status, dataset_prepared, dataset, estimate_usd, holder)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9::numeric, $10) RETURNING *`,
     [
       row.userId,
       row.trainerVersion,
@@ -88,6 +92,7 @@ export async function insertPendingTraining(
       row.dataset !== undefined,
       row.dataset === undefined ? null : JSON.stringify(row.dataset),
       row.estimateUsd ?? "0",
+      JSON.stringify(row.holder),
     ],
   );
   return rows[0]!;

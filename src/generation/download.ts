@@ -3,13 +3,18 @@
  * parallel, each streamed to a temporary file beside its target, checked to be a whole PNG, then
  * renamed into place. A failed output is retried and then reported without affecting the others.
  * Output URLs are plain delivery URLs: the Replicate token is never sent with them.
+ *
+ * A temporary file never outlives its download: it is removed when the try ends (an abort
+ * included), and synchronously when the process exits during one. Only SIGKILL can leave one,
+ * named after its prediction, and the next download of that prediction removes it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { close, open, writev } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { close, open, rmSync, writev } from "node:fs";
+import { readdir, rename, rm } from "node:fs/promises";
 import { promisify } from "node:util";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { GenerationOutput } from "../db/generations.js";
+import { ensureDirectory } from "../fs-safety.js";
 import { PNG_HEAD_BYTES, PNG_TAIL_BYTES, checkPngEnds } from "./png-check.js";
 
 export interface DownloadOptions {
@@ -44,6 +49,19 @@ async function writeAll(fd: number, chunks: Uint8Array[], total: number): Promis
     ({ bytesWritten } = await writevFd(fd, [rest.subarray(off)]));
     if (bytesWritten === 0) throw new Error("the disk accepted no more bytes");
   }
+}
+
+/** Temporary files being written now, removed if the process exits meanwhile. */
+const partFiles = new Set<string>();
+let exitHookInstalled = false;
+
+function trackPart(path: string): void {
+  partFiles.add(path);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const part of partFiles) rmSync(part, { force: true });
+  });
 }
 
 /** A try that may succeed when repeated (network, 5xx, 429, a truncated body). */
@@ -84,19 +102,26 @@ class Inspector {
   }
 }
 
-type OnceOptions = Required<Omit<DownloadOptions, "sleep" | "signal">> & { signal: AbortSignal | undefined };
+type TryOptions = Required<Omit<DownloadOptions, "sleep" | "signal">> & { signal: AbortSignal | undefined };
 
-async function downloadOnce(url: string, target: string, opts: OnceOptions): Promise<GenerationOutput> {
-  const temp = join(dirname(target), `.${randomBytes(6).toString("hex")}.part`);
+/** `.{predictionId}-{index}.{random}.part` beside the target `{predictionId}-{index}.png`. */
+function partFileName(target: string): string {
+  return `.${basename(target, ".png")}.${randomBytes(6).toString("hex")}.part`;
+}
+
+async function downloadOnce(url: string, target: string, opts: TryOptions): Promise<GenerationOutput> {
+  const temp = join(dirname(target), partFileName(target));
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout.signal, opts.signal]) : timeout.signal;
   let renamed = false;
+  trackPart(temp);
   try {
     let response: Response;
     try {
       response = await opts.fetch(url, { signal, redirect: "follow" });
     } catch (err) {
+      if (opts.signal?.aborted) throw new DownloadError("interrupted", false);
       throw new DownloadError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `request failed (${(err as Error).message})`, true);
     }
     if (!response.ok || !response.body) {
@@ -125,6 +150,7 @@ async function downloadOnce(url: string, target: string, opts: OnceOptions): Pro
       if (batch.length) await writeAll(fd, batch, batched);
     } catch (err) {
       if (err instanceof DownloadError) throw err;
+      if (opts.signal?.aborted) throw new DownloadError("interrupted", false);
       throw new DownloadError(signal.aborted ? `timed out after ${opts.timeoutMs} ms` : `transfer failed (${(err as Error).message})`, true);
     } finally {
       await closeFd(fd);
@@ -138,6 +164,7 @@ async function downloadOnce(url: string, target: string, opts: OnceOptions): Pro
   } finally {
     clearTimeout(timer);
     if (!renamed) await rm(temp, { force: true }).catch(() => undefined);
+    partFiles.delete(temp);
   }
 }
 
@@ -157,7 +184,7 @@ async function downloadWithRetries(url: string, target: string, options: Downloa
     } catch (err) {
       options.signal?.throwIfAborted();
       last = err instanceof Error ? err.message : String(err);
-      if (!(err instanceof DownloadError) || !err.retryable) break;
+      if (!(err instanceof DownloadError) || !err.retryable || options.signal?.aborted) break;
       if (attempt < opts.attempts) await sleep(250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 100));
       options.signal?.throwIfAborted();
     }
@@ -177,7 +204,10 @@ export async function downloadOutputs(
   options: DownloadOptions = {},
 ): Promise<GenerationOutput[]> {
   options.signal?.throwIfAborted();
-  await mkdir(dir, { recursive: true });
+  await ensureDirectory(dir);
+  // Left by a process killed (SIGKILL) while downloading this very prediction.
+  const leftovers = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`.${predictionId}-`) && n.endsWith(".part"));
+  await Promise.all(leftovers.map((n) => rm(join(dir, n), { force: true })));
   const settled = await Promise.allSettled(
     urls.map((url, i) => downloadWithRetries(url, join(dir, outputFileName(predictionId, i)), options)),
   );

@@ -4,14 +4,20 @@
  *   2. resolve the user's own `model:version` and check the locked input against the version's
  *      declared inputs (refusals write one `refused` event and nothing else, and reach no
  *      prediction endpoint);
- *   3. record the generation, then create the prediction (`Prefer: wait`), then poll;
- *   4. download and verify every output at once, and record files, sizes and hashes.
+ *   3. record the generation (with the process making it and the folder its images go to), then
+ *      create the prediction, and record its id before anything else;
+ *   4. poll, then download and verify every output at once, and record files, sizes and hashes.
  * A create that may or may not have happened is never repeated: the record says `unknown`, and
  * the account's predictions are searched once for it (recover.ts searches again later).
+ *
+ * The create does not ask Replicate to hold its answer (`Prefer: wait`): that would keep the
+ * prediction's id unknown, and a process killed meanwhile would leave a paid prediction that only
+ * a search of the account can find. Without it the id comes back at once and is stored first.
+ * An abort (the caller's signal) never cuts a create short; it stops polling and downloading, and
+ * the generation is left recorded as unfinished for finishGenerations (finish.ts) to complete.
  */
-import { constants } from "node:fs";
-import { access, mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
+import { interrupted, raceAbort } from "../abort.js";
 import type { SselfieContext } from "../context.js";
 import {
   applyPredictionToGeneration,
@@ -25,7 +31,9 @@ import { refuseIfErasing } from "../db/erasures.js";
 import { appendEvent } from "../db/operator-events.js";
 import { saveVersionSchema } from "../db/version-schemas.js";
 import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
+import { ensureDirectory } from "../fs-safety.js";
 import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
+import { currentHolder } from "../process-holder.js";
 import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
 import { abortableSleep } from "../abortable-sleep.js";
 import { budgetExceeded } from "../costs/budget-exceeded.js";
@@ -40,7 +48,6 @@ import { preparePrompt } from "./prompt.js";
 import { integrityViolation, lookUpUserModel, type UserModelRef } from "./resolve-model.js";
 import { loadInputSchema } from "./version-schema.js";
 
-export const DEFAULT_PREFER_WAIT_SECONDS = 60;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 export const DEFAULT_GENERATION_TIMEOUT_MS = 10 * 60_000;
 const NSFW = /nsfw/i;
@@ -59,14 +66,17 @@ export interface GenerateOptions {
   /** Folder for the PNGs (created when missing). */
   outDir: string;
   onProgress?: (progress: GenerationProgress) => void;
-  /** How long Replicate may hold the create response (`Prefer: wait=N`, 1..60). Default 60. */
+  /** Stops waiting and downloading (never a create in flight); the generation stays unfinished, to be finished later. */
+  signal?: AbortSignal;
+  /**
+   * Let Replicate hold the create's answer up to N seconds (`Prefer: wait=N`, 1..60). Default: not
+   * at all, so that the prediction's id is known and stored at once (see above).
+   */
   waitSeconds?: number;
   pollIntervalMs?: number;
   /** Give up following the prediction after this long (it keeps running; a webhook can still record it). */
   timeoutMs?: number;
   download?: DownloadOptions;
-  /** Stops following the prediction and downloading (rejects with `signal.reason`; partial files removed). */
-  signal?: AbortSignal;
 }
 
 export interface GenerationResult {
@@ -103,8 +113,7 @@ function eventDetails(err: unknown): Record<string, unknown> {
 
 async function prepareOutDir(outDir: string): Promise<void> {
   try {
-    await mkdir(outDir, { recursive: true });
-    await access(outDir, constants.W_OK);
+    await ensureDirectory(outDir);
   } catch (err) {
     throw new InvalidInputError(`Cannot write the images to ${outDir}: ${(err as Error).message}. Choose another folder (--out).`, {
       outDir,
@@ -125,6 +134,8 @@ export function validateGenerateOptions(opts: GenerateOptions) {
 
 export async function generate(ctx: SselfieContext, actor: string | null, opts: GenerateOptions): Promise<GenerationResult> {
   const { userId, prompt, seed, outDir } = validateGenerateOptions(opts);
+  const stopped = () => interrupted(opts.signal, "Interrupted before anything was sent to Replicate; nothing was generated.", { userId });
+  if (opts.signal?.aborted) throw stopped();
   const event = (outcome: "ok" | "refused" | "failed", details: Record<string, unknown>) =>
     appendEvent(ctx.db, ctx.db.s, { operator: actor, action: "generate", userId, outcome, details });
 
@@ -176,6 +187,7 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
         inputHash,
         seed,
         operator: actor,
+        holder: currentHolder(),
         outDir,
         estimateUsd,
       });
@@ -186,6 +198,10 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     if (err instanceof StateError) await event("refused", eventDetails(err)).catch(() => undefined);
     throw err;
   }
+  if (opts.signal?.aborted) {
+    await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: "failed", error: "Interrupted before the create was sent." });
+    throw stopped();
+  }
 
   opts.onProgress?.({ phase: "creating", version: model.ref, seed });
   const gateway = await ctx.gatewayForOwner(model.owner);
@@ -194,9 +210,11 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     prediction = await gateway.createPrediction({
       version: model.ref,
       input,
-      waitSeconds: opts.waitSeconds ?? DEFAULT_PREFER_WAIT_SECONDS,
+      ...(opts.waitSeconds === undefined ? {} : { waitSeconds: opts.waitSeconds }),
       ...(ctx.webhookUrl ? { webhook: ctx.webhookUrl, webhookEventsFilter: ["start", "completed"] as const } : {}),
     });
+    // Paid for from here on: its id is stored before anything else happens.
+    await applyPredictionToGeneration(ctx.db, ctx.db.s, row.id, predictionUpdate(prediction, priceOf(ctx)));
   } catch (err) {
     const refused = err instanceof ReplicateError && err.code !== "REPLICATE_OUTCOME_UNKNOWN";
     const reason = err instanceof Error ? err.message : String(err);
@@ -284,10 +302,19 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
   const gateway = await ctx.gatewayForUser(userId);
   const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_GENERATION_TIMEOUT_MS);
+  const finishLater = `\`sselfie status --user ${userId}\` saves its images in ${outDir} once it has ended (Replicate keeps them an hour)`;
+  const leftRunning = (status: string) =>
+    interrupted(
+      opts.signal,
+      `Interrupted while prediction ${prediction.id} was ${status} at Replicate. It runs on and is paid for; generation #${row.id} ` +
+        `is recorded as unfinished: ${finishLater}.`,
+      { ...base, status },
+    );
   while (!isTerminalStatus(prediction.status)) {
     await record(prediction);
     await refuseForeignModel(prediction);
     opts.onProgress?.({ phase: "waiting", predictionId: prediction.id, status: prediction.status });
+    if (opts.signal?.aborted) throw leftRunning(prediction.status);
     if (Date.now() + interval > deadline) {
       const err = new ReplicateError(
         `Prediction ${prediction.id} was still ${prediction.status} when sselfie stopped waiting. Generation #${row.id} keeps ` +
@@ -299,13 +326,9 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     }
     try {
       await abortableSleep(interval, opts.signal);
+      prediction = await raceAbort(gateway.getPrediction(prediction.id), opts.signal);
     } catch (err) {
-      await event("failed", { code: "ABORTED", message: "stopped by the caller while waiting" }).catch(() => undefined);
-      throw err;
-    }
-    try {
-      prediction = await gateway.getPrediction(prediction.id);
-    } catch (err) {
+      if (opts.signal?.aborted) throw leftRunning(prediction.status);
       await event("failed", eventDetails(err));
       throw err;
     }
@@ -363,9 +386,14 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     });
   } catch (err) {
     if (opts.signal?.aborted) {
+      // The partial files are gone; the record keeps every URL unsaved, so finishing saves them all.
       await settle().catch(() => undefined);
-      await event("failed", { code: "ABORTED", message: "stopped by the caller while downloading" }).catch(() => undefined);
-      throw err;
+      await event("failed", { code: "INTERRUPTED", message: "stopped by the caller while downloading" }).catch(() => undefined);
+      throw interrupted(
+        opts.signal,
+        `Interrupted while saving the images of prediction ${prediction.id}; generation #${row.id} is recorded as unfinished: ${finishLater}.`,
+        { ...base },
+      );
     }
     // Only the folder itself can fail here (each image's failure is reported per image).
     await settle().catch(() => undefined);

@@ -3,6 +3,7 @@ export { generate, validateGenerateOptions, type GenerateOptions, type Generatio
 export { resolveUserModel, type UserModelRef } from "./resolve-model.js";
 export { applyPredictionUpdate } from "./apply-prediction.js";
 export { recoverGeneration, type RecoverOptions } from "./recover.js";
+export { finishGenerations, type FinishedGeneration, type FinishOptions } from "./finish.js";
 export { preparePrompt, validatePromptText, triggerWordIds, PROMPT_MAX_LENGTH, type PreparedPrompt } from "./prompt.js";
 export { checkLockedInput, extractInputSchema, guidanceKeyOf, type InputSchema, type LockedInputCheck } from "./input-schema.js";
 export { outputFileName, type DownloadOptions } from "./download.js";

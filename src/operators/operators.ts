@@ -4,6 +4,8 @@
 import { appendEvent } from "../db/operator-events.js";
 import {
   countOperators,
+  countOtherActiveAdmins,
+  findOperatorByName,
   findOperatorByTokenHash,
   insertOperator,
   listOperatorRows,
@@ -123,9 +125,19 @@ export async function listOperators(db: Database): Promise<Operator[]> {
   return (await listOperatorRows(db, db.s)).map(toOperator);
 }
 
+/**
+ * Revokes an operator's token. The last active admin is never revoked: nobody could then manage
+ * operators, and `init` creates an admin only in an empty table. Serialised with the bootstrap's
+ * advisory lock, so two admins revoking each other at once cannot leave none.
+ */
 export async function revokeOperator(db: Database, actor: string | null, name: string): Promise<Operator> {
   validateOperatorName(name);
-  return db.transaction(async (tx) => {
+  const revoked = await db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`sselfie:${db.schema}:operators`]);
+    const target = await findOperatorByName(tx, db.s, name);
+    if (target && !target.revoked_at && target.scopes.includes("admin") && (await countOtherActiveAdmins(tx, db.s, name)) === 0) {
+      return "last admin" as const;
+    }
     const row = await revokeOperatorRow(tx, db.s, name);
     if (!row) {
       throw new StateError("OPERATOR_NOT_FOUND", `No active operator named "${name}" (see \`sselfie operators list\`).`, {
@@ -135,6 +147,15 @@ export async function revokeOperator(db: Database, actor: string | null, name: s
     await appendEvent(tx, db.s, { operator: actor, action: "operators.revoke", details: { name } });
     return toOperator(row);
   });
+  if (revoked !== "last admin") return revoked;
+  const err = new StateError(
+    "LAST_ADMIN",
+    `"${name}" is the last active admin: revoking it would leave nobody able to manage operators. ` +
+      `Create another admin first (sselfie operators create --name <name> --scopes admin), then revoke "${name}".`,
+    { name },
+  );
+  await appendEvent(db, db.s, { operator: actor, action: "operators.revoke", outcome: "refused", details: { name, code: err.code } });
+  throw err;
 }
 
 /**

@@ -1,8 +1,10 @@
 /** `sselfie.generations`: generate from a user's own model, and recover a generation left unknown. */
 import { DownloadIncompleteError } from "../errors.js";
 import {
+  finishGenerations,
   generate,
   recoverGeneration,
+  type FinishedGeneration,
   validateGenerateOptions,
   type GenerationProgress,
   type GenerationResult,
@@ -10,7 +12,7 @@ import {
 import type { SdkCore } from "./core.js";
 import type { RequestOptions } from "./request-options.js";
 
-export type { GenerationProgress, GenerationResult };
+export type { FinishedGeneration, GenerationProgress, GenerationResult };
 
 export interface CreateGenerationParams {
   userId: string;
@@ -80,5 +82,16 @@ export class Generations {
     options.signal?.throwIfAborted();
     await this.#core.ready();
     return complete(await recoverGeneration(this.#core.context, options.actor ?? null, { ...params, ...followOptions(options) }));
+  }
+
+  /**
+   * Finishes the user's generations that a killed or interrupted process left unfinished (its
+   * process is gone): records their outcome and saves their images in the folder recorded with
+   * each. Never waits for a prediction still running at Replicate (reported `running`).
+   */
+  async finish(params: { userId: string }, options: Omit<GenerationOptions, "onProgress" | "pollIntervalMs" | "timeoutMs"> = {}): Promise<FinishedGeneration[]> {
+    options.signal?.throwIfAborted();
+    await this.#core.ready();
+    return finishGenerations(this.#core.context, options.actor ?? null, { userId: params.userId, ...(options.signal ? { signal: options.signal } : {}) });
   }
 }

@@ -37,6 +37,7 @@ export class Trainings {
     validateUserId(params.userId);
     options.signal?.throwIfAborted();
     await this.#core.ready();
+    // An abort before the create undoes the claim; during it, what it made is looked for once (InterruptedError).
     return startTraining(this.#core.context, options.actor ?? null, params, options.signal ? { signal: options.signal } : {});
   }
 

@@ -6,28 +6,55 @@
  * trigger word recorded before the create call (every start uploads a new zip, so that URL names
  * one training).
  *
- * A row that is not found is released (marked failed) only once nobody has touched it for
- * PENDING_GRACE_MS. A live `train` touches its row at each step, and the slowest step after
- * the URL is recorded is one create call: with the gateway's defaults at most 6 attempts of 30 s
- * plus 5 rate-limit waits of at most 120 s, about 13 minutes. 15 minutes covers that, so a row
- * released by this rule belongs to a process that is gone; and should it still come back, its
- * guarded writes fail and it cancels what it created (start-training.ts).
+ * A row that is not found is released (marked failed) once the process that claimed it is gone.
+ * The row names that process (src/process-holder.ts): on the same machine and in the same
+ * container its death is proven at once, and the row is released at once. A holder that cannot be
+ * checked (another machine or container) counts as gone once it has not touched the row for
+ * HOLDER_SILENT_MS: a live `train` touches it every PENDING_HEARTBEAT_MS whatever it is doing. A
+ * row without a holder (written before migration 0003, by a `train` that only touched it at each
+ * step) keeps the old PENDING_GRACE_MS: the slowest step after the URL is recorded is one create
+ * call, with the gateway's defaults at most 6 attempts of 30 s plus 5 rate-limit waits of at most
+ * 120 s, about 13 minutes. Should a released holder still come back, its guarded writes fail and
+ * it cancels what it created (start-training.ts).
  */
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
-import { failPendingTraining, getTrainingRow, type TrainingRow } from "../db/trainings.js";
+import { failPendingTraining, getTrainingRow, isPendingStale, type TrainingRow } from "../db/trainings.js";
+import type { Queryable } from "../db/types.js";
 import { setUserModelTraining } from "../db/user-models.js";
 import { modelOwner, TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
+import { describeHolder, holderLiveness } from "../process-holder.js";
 import type { ReplicateGateway, Training } from "../replicate/index.js";
 import { applyTraining } from "./apply-training.js";
 
 export const PENDING_GRACE_MS = 15 * 60_000;
+/** A live `train` touches its pending row this often... */
+export const PENDING_HEARTBEAT_MS = 20_000;
+/** ...so a holder that cannot be checked is gone once silent this long. */
+export const HOLDER_SILENT_MS = 2 * 60_000;
 /** How far apart our database's clock and Replicate's may be when the list scan decides to stop. */
 const CLOCK_SKEW_MS = 60 * 60_000;
 
 export interface ReconcileOptions {
-  /** How long an untouched pending row counts as someone else's start in progress. */
+  /**
+   * How long an untouched pending row whose holder cannot be checked counts as someone else's start
+   * in progress. Default HOLDER_SILENT_MS, or PENDING_GRACE_MS for a row that names no holder.
+   */
   pendingGraceMs?: number;
+}
+
+/** Whether the process that claimed a pending row is gone: `proven` on this machine, else by its silence. */
+export async function claimAbandoned(
+  db: Queryable,
+  s: string,
+  row: TrainingRow,
+  opts: ReconcileOptions = {},
+): Promise<{ abandoned: boolean; proven: boolean; graceMs: number }> {
+  const graceMs = opts.pendingGraceMs ?? (row.holder ? HOLDER_SILENT_MS : PENDING_GRACE_MS);
+  const liveness = holderLiveness(row.holder);
+  if (liveness === "gone") return { abandoned: true, proven: true, graceMs };
+  if (liveness === "alive") return { abandoned: false, proven: true, graceMs };
+  return { abandoned: await isPendingStale(db, s, row.id, graceMs), proven: false, graceMs };
 }
 
 /** The account's training that was created from this upload with this trigger word, if any. */
@@ -70,15 +97,19 @@ export async function reconcilePendingTraining(
     });
     if (found) return (await applyTraining(ctx, row, found, { actor, source: "reconcile" })).row;
   }
-  const graceMs = opts.pendingGraceMs ?? PENDING_GRACE_MS;
-  const minutes = Math.round(graceMs / 60_000);
+  const claim = await claimAbandoned(db, db.s, row, opts);
+  if (!claim.abandoned) return (await getTrainingRow(db, db.s, row.id)) ?? row;
+  const seconds = Math.round(claim.graceMs / 1000);
+  const gone = claim.proven
+    ? `the process that started it (${describeHolder(row.holder)}) is gone`
+    : `the process that started it has been silent for over ${seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`}`;
   const error = row.input_images_url
     ? `The training was never created at Replicate: no training with its upload appears in the account's trainings, ` +
-      `and the process that started it has been silent for over ${minutes} min. Nothing runs; start it again with \`sselfie train\`.`
-    : `sselfie stopped before the images were uploaded (silent for over ${minutes} min), so nothing was started at Replicate. ` +
+      `and ${gone}. Nothing runs; start it again with \`sselfie train\`.`
+    : `sselfie stopped before the images were uploaded (${gone}), so nothing was started at Replicate. ` +
       `Start it again with \`sselfie train\`.`;
   const released = await db.transaction(async (tx) => {
-    const failed = await failPendingTraining(tx, db.s, row.id, { error, staleAfterMs: graceMs });
+    const failed = await failPendingTraining(tx, db.s, row.id, { error, ...(claim.proven ? {} : { staleAfterMs: claim.graceMs }) });
     if (!failed) return null;
     await setUserModelTraining(tx, db.s, failed.user_id, { status: "failed", trainingId: null, error });
     await appendEvent(tx, db.s, {

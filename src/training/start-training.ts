@@ -3,8 +3,15 @@
  * slot in the database, then model, upload and create at Replicate. The order makes every crash
  * recoverable: the claim row exists before Replicate is touched, and the exact input (with the
  * upload's URL) is on it before the create call, so reconcile.ts can always find what was made.
+ * The claim names this process and is touched every PENDING_HEARTBEAT_MS, so that a claim left by
+ * a killed `train` is released (or its training adopted) at once by the next command.
+ *
+ * An abort (the caller's signal) before the create call undoes the claim; during the create call,
+ * the account's trainings are searched once for what it made, which is adopted if found (else the
+ * claim stays, naming this process, and the next command settles it as soon as it is gone).
  */
 import { rm } from "node:fs/promises";
+import { interrupted, raceAbort } from "../abort.js";
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import {
@@ -12,7 +19,6 @@ import {
   getActiveTraining,
   insertPendingTraining,
   isActiveTrainingConflict,
-  isPendingStale,
   recordTrainingInput,
   setTrainingIdentityCheck,
   touchPendingTraining,
@@ -46,6 +52,7 @@ import {
   triggerWord as triggerWordFor,
   validateUserId,
 } from "../locked.js";
+import { currentHolder } from "../process-holder.js";
 import { withPreparedSet, type DatasetSummary, type PreparedSet } from "../datasets/index.js";
 import { packagePreparedSet, type PreparedManifestEntry } from "../datasets/package-prepared-set.js";
 import { preparationFailed } from "../datasets/preparation-failed.js";
@@ -55,7 +62,7 @@ import { isModelLimitRefusal, REPLICATE_ERROR_CODES, type Training } from "../re
 import { createIdentityChecks } from "../identity/dataset-checks.js";
 import { judgeUserIdentity } from "../identity/user-identity.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
-import { findTrainingByInput, PENDING_GRACE_MS, reconcilePendingTraining } from "./reconcile.js";
+import { claimAbandoned, findTrainingByInput, HOLDER_SILENT_MS, PENDING_HEARTBEAT_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
 
 export interface StartTrainingParams {
@@ -73,10 +80,10 @@ export interface StartTrainingParams {
 }
 
 export interface StartTrainingOptions {
-  /** Stops the preparation of the photos (nothing has reached the database or Replicate then). */
-  signal?: AbortSignal;
-  /** See reconcile.ts; default 15 minutes. */
+  /** See reconcile.ts. */
   pendingGraceMs?: number;
+  /** Stops the start: before the create call the claim is undone; see above. */
+  signal?: AbortSignal;
 }
 
 export interface StartTrainingResult {
@@ -145,6 +152,7 @@ async function startPreparedTraining(
   if (existing) await requireOwnerToken(ctx, actor, existing);
   const candidates = await placementCandidates(ctx);
 
+  if (opts.signal?.aborted) throw interrupted(opts.signal, `Interrupted before user ${userId}'s training was started; nothing was done.`, { userId });
   const claim = await claimSlot(ctx, actor, { userId, trigger, steps, candidates, dataset: prepared.summary, face }, opts);
   let row = claim.row;
   let owner = claim.owner;
@@ -153,11 +161,15 @@ async function startPreparedTraining(
   // Once the create call went out, a training may exist whatever we heard: the row must stay.
   let createSent = false;
   let zipPath: string | undefined;
+  const heartbeat = setInterval(() => void touchPendingTraining(db, s, claim.row.id).catch(() => undefined), PENDING_HEARTBEAT_MS);
+  heartbeat.unref();
+  const step = <T>(p: Promise<T>) => raceAbort(p, opts.signal);
+  let packaging: Promise<{ zipPath: string }> | undefined;
   try {
     let gateway = await ctx.gatewayForOwner(owner);
     let ensured: Awaited<ReturnType<typeof gateway.ensurePrivateModel>>;
     try {
-      ensured = await gateway.ensurePrivateModel(owner, modelName);
+      ensured = await step(gateway.ensurePrivateModel(owner, modelName));
     } catch (err) {
       // The account holds models sselfie does not know of: the next owner is tried, once.
       if (!claim.placed || !isModelLimitRefusal(err)) throw err;
@@ -184,10 +196,12 @@ async function startPreparedTraining(
       );
     }
     if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
-    const packaged = await packagePreparedSet(prepared, ctx.tmpDir);
+    const packagingNow = packagePreparedSet(prepared, ctx.tmpDir);
+    packaging = packagingNow;
+    const packaged = await step(packagingNow);
     zipPath = packaged.zipPath;
     if (!(await touchPendingTraining(db, s, row.id))) throw abandoned(userId);
-    const file = await gateway.uploadFile(packaged.zipPath, { filename: `${userId}-selfies.zip`, contentType: "application/zip" });
+    const file = await step(gateway.uploadFile(packaged.zipPath, { filename: `${userId}-selfies.zip`, contentType: "application/zip" }));
     const uploadedSha = file.checksums.sha256;
     if (file.size !== packaged.zipSize || (uploadedSha && uploadedSha !== packaged.zipSha256)) {
       throw new ReplicateError(
@@ -198,18 +212,35 @@ async function startPreparedTraining(
     const input = trainingInput(file.urls.get, trigger, steps);
     // The URL goes on the row before the create call: it is how a lost answer is found again.
     if (!(await recordTrainingInput(db, s, row.id, input, file.urls.get, packaged.manifest))) throw abandoned(userId);
+    opts.signal?.throwIfAborted();
 
     createSent = true;
     try {
-      created = await gateway.createTraining({
+      created = await step(gateway.createTraining({
         trainerOwner: TRAINER_OWNER,
         trainerName: TRAINER_NAME,
         trainerVersion: TRAINER_VERSION,
         destination: modelId,
         input,
         ...(ctx.webhookUrl ? { webhook: ctx.webhookUrl, webhookEventsFilter: [...WEBHOOK_EVENTS] } : {}),
-      });
+      }));
     } catch (err) {
+      if (opts.signal?.aborted) {
+        // The create may have reached Replicate: look once, adopt what it made, and stop either way.
+        const found = await findTrainingByInput(gateway, { inputImagesUrl: file.urls.get, triggerWord: trigger, createdAfter: row.created_at }).catch(
+          () => null,
+        );
+        if (found) await applyTraining(ctx, row, found, { actor, source: "train", event: false });
+        throw interrupted(
+          opts.signal,
+          found
+            ? `Interrupted while starting user ${userId}'s training; Replicate had created it (${found.id}), and it runs. ` +
+                `Follow it with \`sselfie status --user ${userId} --watch\`, or stop it with \`sselfie cancel --user ${userId}\`.`
+            : `Interrupted while Replicate was creating user ${userId}'s training; it is not listed yet. ` +
+                `\`sselfie status --user ${userId}\` adopts it if it appears, or releases the user.`,
+          { userId, ...(found ? { trainingId: found.id } : {}) },
+        );
+      }
       if ((err as ReplicateError).code !== REPLICATE_ERROR_CODES.OUTCOME_UNKNOWN) {
         createSent = false;
         throw err;
@@ -217,7 +248,7 @@ async function startPreparedTraining(
       created = (await findTrainingByInput(gateway, { inputImagesUrl: file.urls.get, triggerWord: trigger, createdAfter: row.created_at }).catch(
         () => null,
       )) ?? undefined;
-      if (!created) throw outcomeUnknown(userId, err as ReplicateError, opts.pendingGraceMs ?? PENDING_GRACE_MS);
+      if (!created) throw outcomeUnknown(userId, err as ReplicateError, opts.pendingGraceMs ?? HOLDER_SILENT_MS);
     }
 
     const applied = await applyTraining(ctx, row, created, { actor, source: "train", event: false });
@@ -258,7 +289,13 @@ async function startPreparedTraining(
       },
     });
     return result;
-  } catch (err) {
+  } catch (caught) {
+    const err =
+      opts.signal?.aborted && !createSent
+        ? interrupted(opts.signal, `Interrupted while starting user ${userId}'s training; nothing was created at Replicate and the user is as before.`, {
+            userId,
+          })
+        : caught;
     if (!createSent) {
       // Nothing runs at Replicate: the claim is undone, so the user is as before (their last
       // completed version untouched), and the attempt lives on as one event.
@@ -286,7 +323,10 @@ async function startPreparedTraining(
     }
     throw err;
   } finally {
+    clearInterval(heartbeat);
     if (zipPath) await rm(zipPath, { force: true }).catch(() => undefined);
+    // Interrupted while packaging: the zip is removed once it is written.
+    else if (packaging) void packaging.then((p) => rm(p.zipPath, { force: true })).catch(() => undefined);
   }
 }
 
@@ -341,6 +381,7 @@ async function claimSlot(
           operator: actor,
           dataset: { ...c.dataset },
           estimateUsd,
+          holder: currentHolder(),
         });
         // The user's own reference only, under the row lock: a mismatch rolls the claim back.
         const identity = c.face && judgeUserIdentity(c.userId, c.face.mean, await getFaceReference(tx, db.s, c.userId), c.face);
@@ -370,7 +411,7 @@ async function claimSlot(
   const first = await tryClaim();
   if (first) return first;
   const active = await getActiveTraining(db, db.s, c.userId);
-  if (active?.status === "pending" && (await isPendingStale(db, db.s, active.id, opts.pendingGraceMs ?? PENDING_GRACE_MS))) {
+  if (active?.status === "pending" && (await claimAbandoned(db, db.s, active, opts)).abandoned) {
     await reconcilePendingTraining(ctx, actor, active, opts);
     const second = await tryClaim();
     if (second) return second;

@@ -1,4 +1,5 @@
 /** `train --wait` and `status --watch`: refresh until the latest training ends. */
+import { interrupted } from "../abort.js";
 import type { SselfieContext } from "../context.js";
 import { OutcomeError, StateError } from "../errors.js";
 import { validateUserId } from "../locked.js";
@@ -47,7 +48,17 @@ export async function waitForTraining(
           userId: id,
         });
       default:
-        await abortableSleep(interval, opts.signal);
+        try {
+          await abortableSleep(interval, opts.signal);
+        } catch (err) {
+          if (!opts.signal?.aborted) throw err;
+          throw interrupted(
+            opts.signal,
+            `Stopped following user ${id}'s training${status.trainingId ? ` ${status.trainingId}` : ""}; it goes on at Replicate. ` +
+              `Follow it again with \`sselfie status --user ${id} --watch\`, or stop it with \`sselfie cancel --user ${id}\`.`,
+            { userId: id },
+          );
+        }
     }
   }
 }

@@ -41,6 +41,9 @@ forEachCliBackend((backend) => {
     const unconfirmed = await runCli(["operators", "revoke", "ci", "--json", "--token", admin], { env });
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.json.error.code).toBe("CONFIRMATION_REQUIRED");
+    const last = await runCli(["operators", "revoke", "admin", "--yes", "--json", "--token", admin], { env });
+    expect(last.code).toBe(4);
+    expect(last.json.error.code).toBe("LAST_ADMIN");
     const revoked = await runCli(["operators", "revoke", "ci", "--yes", "--json", "--token", admin], { env });
     expect(revoked.code).toBe(0);
     expect(revoked.json.revokedAt).toEqual(expect.any(String));

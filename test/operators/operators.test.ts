@@ -7,6 +7,7 @@ import {
   listOperators,
   revokeOperator,
 } from "../../src/operators/operators.js";
+import { StateError } from "../../src/errors.js";
 import { forEachBackend } from "../support/databases.js";
 
 forEachBackend((backend) => {
@@ -59,5 +60,25 @@ forEachBackend((backend) => {
     const ops = await listOperators(db);
     expect(ops.find((o) => o.name === "admin")!.lastUsedAt).not.toBeNull();
     expect(ops.find((o) => o.name === "reader")!.revokedAt).not.toBeNull();
+  });
+
+  it("never revokes the last active admin, even when two admins revoke each other at once", async () => {
+    const db = await backend.freshDatabase();
+    const admin = (await bootstrapFirstAdmin(db))!;
+    const actor = (await authenticate(db, admin.token, "admin", { action: "test" })).name;
+    await expect(revokeOperator(db, actor, "admin")).rejects.toMatchObject({ code: "LAST_ADMIN", constructor: StateError });
+    expect((await listOperators(db)).find((o) => o.name === "admin")!.revokedAt).toBeNull();
+    const refused = (await listEvents(db, db.s)).filter((e) => e.action === "operators.revoke");
+    expect(refused).toEqual([expect.objectContaining({ outcome: "refused", details: { name: "admin", code: "LAST_ADMIN" } })]);
+
+    // A second admin: either may go, never both.
+    await createOperator(db, actor, { name: "second", scopes: "admin,read" });
+    const both = await Promise.allSettled([revokeOperator(db, actor, "second"), revokeOperator(db, "second", "admin")]);
+    expect(both.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(both.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(["LAST_ADMIN"]);
+    expect((await listOperators(db)).filter((o) => o.scopes.includes("admin") && o.revokedAt === null)).toHaveLength(1);
+    // Non-admins are revoked as before.
+    await createOperator(db, actor, { name: "reader", scopes: "read" });
+    await expect(revokeOperator(db, actor, "reader")).resolves.toMatchObject({ name: "reader" });
   });
 });

@@ -43,7 +43,12 @@ export const generateCommand: CliCommand<GenerateCliOptions> = {
     return { userId, prompt: o.prompt as string, seed, outDir };
   },
   userId: (o) => o.userId,
-  async run({ sselfie, principal, out }, o) {
+  abortable: true,
+  async run({ sselfie, principal, out, signal }, o) {
+    const actor = principal?.name ?? null;
+    // A paid generation that a killed run left behind is finished first, never forgotten.
+    const finished = await sselfie.generations.finish({ userId: o.userId }, { actor, signal });
+    for (const f of finished) out.note(f.message);
     const progress = await out.progress(`Generating for user ${o.userId}…`);
     let result: GenerationResult;
     // Some images not saved: the result still lists the saved ones, with the error beside it (exit 1).
@@ -51,7 +56,7 @@ export const generateCommand: CliCommand<GenerateCliOptions> = {
     try {
       result = await sselfie.generations.create(
         { userId: o.userId, prompt: o.prompt, ...(o.seed === undefined ? {} : { seed: o.seed }), outDir: o.outDir },
-        { actor: principal?.name ?? null, onProgress: (p) => progress.update(describe(p)) },
+        { actor, signal, onProgress: (p) => progress.update(describe(p)) },
       );
     } catch (err) {
       if (!(err instanceof DownloadIncompleteError)) throw err;
@@ -71,6 +76,7 @@ export const generateCommand: CliCommand<GenerateCliOptions> = {
       generationId: result.generationId,
       triggerWordAdded: result.triggerWordAdded,
       withheld: result.withheld,
+      ...(finished.length ? { finishedEarlier: finished } : {}),
       ...(incomplete ? { failedDownloads: result.failedDownloads, error } : {}),
     };
     return {

@@ -67,19 +67,20 @@ export async function followTraining(
   actor: string | null,
   userId: string,
   out: Output,
+  signal?: AbortSignal,
 ): Promise<TrainingStatusResult> {
   const progress = await out.progress(`Following user ${userId}'s training…`);
-  let last = "";
   try {
     return await sselfie.trainings.wait(userId, {
       actor,
       onProgress: (s) => {
-        last = progressLine(s);
-        progress.update(last);
+        if (s.status === "pending" || s.status === "training") progress.update(progressLine(s));
       },
+      ...(signal ? { signal } : {}),
     });
   } finally {
-    progress.stop(last || undefined);
+    // The final status is the command's result: a persisted last line would say it twice.
+    progress.stop();
   }
 }
 
@@ -88,11 +89,17 @@ export const statusCommand: CliCommand<StatusCliOptions> = {
   action: "status",
   parse: (o) => ({ userId: validateUserId(o.user), watch: Boolean(o.watch) }),
   userId: (o) => o.userId,
-  async run({ sselfie, principal, out }, o) {
+  abortable: true,
+  async run({ sselfie, principal, out, signal }, o) {
     const actor = principal?.name ?? null;
+    // Generations a killed `generate` left unfinished are finished here (their images saved where they were asked for).
+    const generations = await sselfie.generations.finish({ userId: o.userId }, { actor, signal });
     const result = o.watch
-      ? await followTraining(sselfie, actor, o.userId, out)
+      ? await followTraining(sselfie, actor, o.userId, out, signal)
       : await sselfie.trainings.refresh(o.userId, { actor });
-    return { payload: statusPayload(result), text: () => describeStatus(result, out) };
+    return {
+      payload: { ...statusPayload(result), ...(generations.length ? { unfinishedGenerations: generations } : {}) },
+      text: () => [describeStatus(result, out), ...generations.map((g) => `  ${g.message}`)].join("\n"),
+    };
   },
 };

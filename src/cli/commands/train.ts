@@ -26,7 +26,8 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
     return { userId, images: o.images, steps, wait: Boolean(o.wait), replaceIdentity: Boolean(o.replaceIdentity) };
   },
   userId: (o) => o.userId,
-  async run({ sselfie, principal, out }, o) {
+  abortable: true,
+  async run({ sselfie, principal, out, signal }, o) {
     const actor = principal?.name ?? null;
     const spinner = await out.progress(`Preparing, packaging and uploading user ${o.userId}'s photos…`);
     let started;
@@ -38,7 +39,7 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
           ...(o.steps === undefined ? {} : { steps: o.steps }),
           ...(o.replaceIdentity ? { replaceIdentity: true } : {}),
         },
-        { actor },
+        { actor, signal },
       );
     } finally {
       spinner.stop();
@@ -64,7 +65,7 @@ export const trainCommand: CliCommand<TrainCliOptions> = {
       };
     }
     out.note(startedText.join("\n"));
-    const final = await followTraining(sselfie, actor, o.userId, out);
+    const final = await followTraining(sselfie, actor, o.userId, out, signal);
     return {
       payload: {
         userId: started.userId,

@@ -11,6 +11,7 @@ import erasures from "./0005_erasures.sql";
 import owners from "./0006_owners.sql";
 import costs from "./0007_costs.sql";
 import faceIdentity from "./0008_face_identity.sql";
+import workHolders from "./0009_work_holders.sql";
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0006_owners", owners),
   migration("0007_costs", costs),
   migration("0008_face_identity", faceIdentity),
+  migration("0009_work_holders", workHolders),
 ]);

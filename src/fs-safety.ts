@@ -1,0 +1,71 @@
+/**
+ * Creating folders and keeping sselfie's home private.
+ *
+ * `mkdir(path, { recursive: true })` in Node 20 never returns for a path under /proc (the kernel
+ * answers ENOENT for every level and Node keeps trying), so folders are made one level at a time
+ * here, and every error ends the attempt with the path and the reason.
+ *
+ * SSELFIE_HOME holds the embedded database (prompts, token hashes), the saved token and the lock:
+ * folders are 0700 and files 0600 whatever the umask. PGlite creates its files with the process's
+ * umask, so the database folder is made private after it is created and opened, and again when it
+ * is closed (for files it added meanwhile, which the private folders above already shield).
+ */
+import { constants } from "node:fs";
+import { access, chmod, lstat, mkdir, readdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Makes `dir` and its missing parents (with `mode` for the ones made here); it must end up a writable folder. */
+export async function ensureDirectory(dir: string, mode?: number): Promise<void> {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  for (;;) {
+    try {
+      const found = await stat(current);
+      if (!found.isDirectory()) throw Object.assign(new Error(`${current} exists and is not a folder`), { code: "ENOTDIR" });
+      break;
+    } catch (err) {
+      const parent = dirname(current);
+      if (errno(err) !== "ENOENT" || parent === current) throw err;
+      missing.push(current);
+      current = parent;
+    }
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await mkdir(folder, mode === undefined ? undefined : { mode });
+    } catch (err) {
+      if (errno(err) === "EEXIST" && (await stat(folder)).isDirectory()) continue;
+      throw err;
+    }
+  }
+  await access(dir, constants.W_OK | constants.X_OK);
+}
+
+/** Others' permission bits on an existing folder, e.g. "readable and writable by others"; null when private. */
+export async function openToOthers(dir: string): Promise<string | null> {
+  const { mode } = await stat(dir);
+  if ((mode & 0o077) === 0) return null;
+  return `mode ${(mode & 0o777).toString(8).padStart(4, "0")}`;
+}
+
+/** Removes group and other permissions from everything under `dir` (and `dir` itself); symlinks are left alone. */
+export async function makePrivate(dir: string): Promise<void> {
+  const walk = async (path: string): Promise<void> => {
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) return;
+    if (info.isDirectory()) {
+      if ((info.mode & 0o777) !== PRIVATE_DIR_MODE) await chmod(path, PRIVATE_DIR_MODE);
+      for (const name of await readdir(path)) await walk(join(path, name));
+    } else if ((info.mode & 0o077) !== 0) {
+      await chmod(path, PRIVATE_FILE_MODE);
+    }
+  };
+  await walk(dir);
+}
