@@ -22,6 +22,8 @@ export interface ProcessHolder {
   pidNs: string | null;
   /** The process's start, in clock ticks since boot (/proc/<pid>/stat field 22); null where unknown. */
   startTicks: number | null;
+  /** Set when the holder itself gave the work up (it may live on, e.g. a backend service). */
+  exitedAt?: string;
 }
 
 export type HolderLiveness = "alive" | "gone" | "unknown";

@@ -147,6 +147,15 @@ export async function findTrainingForReplicate(
   return rows[0] ?? null;
 }
 
+/** The claiming process gives a pending row up (it stays pending for reconcile.ts to settle). */
+export async function letGoOfPendingTraining(db: Queryable, s: string, id: number): Promise<void> {
+  await db.query(
+    `UPDATE ${s}.trainings SET holder = holder || jsonb_build_object('exitedAt', now()), updated_at = now()
+     WHERE id = $1 AND status = 'pending' AND holder IS NOT NULL`,
+    [id],
+  );
+}
+
 /** Shows that the process starting this training is alive; the stale-pending rule counts from here. */
 export async function touchPendingTraining(db: Queryable, s: string, id: number): Promise<boolean> {
   const { rowCount } = await db.query(

@@ -8,7 +8,12 @@
  *
  * A row that is not found is released (marked failed) once the process that claimed it is gone.
  * The row names that process (src/process-holder.ts): on the same machine and in the same
- * container its death is proven at once, and the row is released at once. A holder that cannot be
+ * container its death is proven at once, and so is the end of a `train` that gave up on an
+ * unanswered create (it marks its claim `exitedAt`). A row that never got as far as the upload is
+ * then released at once. One whose create call may have been sent is searched for at once, and
+ * released if Replicate does not list it CREATE_SETTLE_MS after the last sign of life (a create
+ * that reached Replicate as its client died, or that was answered 5xx, is listed within
+ * seconds if it was made at all). A holder that cannot be
  * checked (another machine or container) counts as gone once it has not touched the row for
  * HOLDER_SILENT_MS: a live `train` touches it every PENDING_HEARTBEAT_MS whatever it is doing. A
  * row without a holder (written before migration 0003, by a `train` that only touched it at each
@@ -32,6 +37,8 @@ export const PENDING_GRACE_MS = 15 * 60_000;
 export const PENDING_HEARTBEAT_MS = 20_000;
 /** ...so a holder that cannot be checked is gone once silent this long. */
 export const HOLDER_SILENT_MS = 2 * 60_000;
+/** How long a create that may have reached Replicate gets to be listed before its claim is released. */
+export const CREATE_SETTLE_MS = 2 * 60_000;
 /** How far apart our database's clock and Replicate's may be when the list scan decides to stop. */
 const CLOCK_SKEW_MS = 60 * 60_000;
 
@@ -49,12 +56,16 @@ export async function claimAbandoned(
   s: string,
   row: TrainingRow,
   opts: ReconcileOptions = {},
-): Promise<{ abandoned: boolean; proven: boolean; graceMs: number }> {
+): Promise<{ abandoned: boolean; proven: boolean; staleAfterMs: number | null }> {
+  const liveness = row.holder?.exitedAt ? "gone" : holderLiveness(row.holder);
+  if (liveness === "alive") return { abandoned: false, proven: true, staleAfterMs: null };
+  if (liveness === "gone") {
+    if (!row.input_images_url) return { abandoned: true, proven: true, staleAfterMs: null };
+    const settle = opts.pendingGraceMs ?? CREATE_SETTLE_MS;
+    return { abandoned: await isPendingStale(db, s, row.id, settle), proven: true, staleAfterMs: settle };
+  }
   const graceMs = opts.pendingGraceMs ?? (row.holder ? HOLDER_SILENT_MS : PENDING_GRACE_MS);
-  const liveness = holderLiveness(row.holder);
-  if (liveness === "gone") return { abandoned: true, proven: true, graceMs };
-  if (liveness === "alive") return { abandoned: false, proven: true, graceMs };
-  return { abandoned: await isPendingStale(db, s, row.id, graceMs), proven: false, graceMs };
+  return { abandoned: await isPendingStale(db, s, row.id, graceMs), proven: false, staleAfterMs: graceMs };
 }
 
 /** The account's training that was created from this upload with this trigger word, if any. */
@@ -99,7 +110,7 @@ export async function reconcilePendingTraining(
   }
   const claim = await claimAbandoned(db, db.s, row, opts);
   if (!claim.abandoned) return (await getTrainingRow(db, db.s, row.id)) ?? row;
-  const seconds = Math.round(claim.graceMs / 1000);
+  const seconds = Math.round((claim.staleAfterMs ?? 0) / 1000);
   const gone = claim.proven
     ? `the process that started it (${describeHolder(row.holder)}) is gone`
     : `the process that started it has been silent for over ${seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`}`;
@@ -109,7 +120,7 @@ export async function reconcilePendingTraining(
     : `sselfie stopped before the images were uploaded (${gone}), so nothing was started at Replicate. ` +
       `Start it again with \`sselfie train\`.`;
   const released = await db.transaction(async (tx) => {
-    const failed = await failPendingTraining(tx, db.s, row.id, { error, ...(claim.proven ? {} : { staleAfterMs: claim.graceMs }) });
+    const failed = await failPendingTraining(tx, db.s, row.id, { error, ...(claim.staleAfterMs === null ? {} : { staleAfterMs: claim.staleAfterMs }) });
     if (!failed) return null;
     await setUserModelTraining(tx, db.s, failed.user_id, { status: "failed", trainingId: null, error });
     await appendEvent(tx, db.s, {

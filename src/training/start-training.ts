@@ -19,6 +19,7 @@ import {
   getActiveTraining,
   insertPendingTraining,
   isActiveTrainingConflict,
+  letGoOfPendingTraining,
   recordTrainingInput,
   setTrainingIdentityCheck,
   touchPendingTraining,
@@ -62,7 +63,7 @@ import { isModelLimitRefusal, REPLICATE_ERROR_CODES, type Training } from "../re
 import { createIdentityChecks } from "../identity/dataset-checks.js";
 import { judgeUserIdentity } from "../identity/user-identity.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
-import { claimAbandoned, findTrainingByInput, HOLDER_SILENT_MS, PENDING_HEARTBEAT_MS, reconcilePendingTraining } from "./reconcile.js";
+import { claimAbandoned, CREATE_SETTLE_MS, findTrainingByInput, PENDING_HEARTBEAT_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
 
 export interface StartTrainingParams {
@@ -248,7 +249,7 @@ async function startPreparedTraining(
       created = (await findTrainingByInput(gateway, { inputImagesUrl: file.urls.get, triggerWord: trigger, createdAfter: row.created_at }).catch(
         () => null,
       )) ?? undefined;
-      if (!created) throw outcomeUnknown(userId, err as ReplicateError, opts.pendingGraceMs ?? HOLDER_SILENT_MS);
+      if (!created) throw outcomeUnknown(userId, err as ReplicateError, opts.pendingGraceMs ?? CREATE_SETTLE_MS);
     }
 
     const applied = await applyTraining(ctx, row, created, { actor, source: "train", event: false });
@@ -308,6 +309,8 @@ async function startPreparedTraining(
         details: { code: (err as { code?: string }).code ?? "ERROR", message: (err as Error).message, claimUndone: undone },
       }).catch(() => undefined);
     } else {
+      // Whatever is left pending is no longer this process's: the next command settles it.
+      if (!created) await letGoOfPendingTraining(db, s, row.id).catch(() => undefined);
       await appendEvent(db, s, {
         operator: actor,
         action: "train",

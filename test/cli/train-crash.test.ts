@@ -115,7 +115,7 @@ forEachCliBackend((backend) => {
     expect(emu.requests.filter(isTrainingCreate)).toHaveLength(1);
   });
 
-  it("killed while the create call was in flight (never answered, never created): the next train reconciles at once and starts", async () => {
+  it("killed while the create call was in flight (never answered, never created): released once Replicate had 2 min to list it, then train starts", async () => {
     const env = await setup();
     emu.inject({ kind: "delay", method: "POST", path: /\/trainings$/, ms: 60_000 });
     await trainKilledAt(env, "k3", (r) => isTrainingCreate(r) && r.body !== undefined);
@@ -124,7 +124,10 @@ forEachCliBackend((backend) => {
     const [row] = await sql(env, `SELECT status, input_images_url FROM :s.trainings`);
     expect(row).toMatchObject({ status: "pending", input_images_url: expect.stringMatching(/^http/) });
 
-    // train itself reconciles the claim of the dead process (the list has no such training) and starts, without waiting.
+    // The process is gone, but its create may still appear at Replicate for a little while.
+    expect((await runCli(["status", "--user", "k3", "--json"], { env })).json.status).toBe("pending");
+    await sql(env, `UPDATE :s.trainings SET updated_at = now() - interval '3 minutes'`);
+    // train itself reconciles the claim of the dead process (the list has no such training) and starts.
     const started = await runCli(["train", "--user", "k3", "--images", photos(6), "--json"], { env });
     expect(started.code, started.stdout).toBe(0);
     expect(emu.trainings.size).toBe(1);
