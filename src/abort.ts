@@ -5,11 +5,16 @@
  */
 import { InterruptedError, type ErrorDetails } from "./errors.js";
 
-/** An InterruptedError with `message`, keeping what the abort reason said (e.g. which signal). */
-export function interrupted(signal: AbortSignal | undefined, message: string, details: ErrorDetails = {}): InterruptedError {
-  const reason = signal?.reason as { details?: ErrorDetails } | undefined;
-  const from = reason && typeof reason === "object" && reason.details && typeof reason.details === "object" ? reason.details : {};
-  return new InterruptedError(message, { ...from, ...details });
+/**
+ * What an aborted use-case throws. The SDK's rule (src/sdk/request-options.ts) is to reject with
+ * `signal.reason`; when that reason is itself an InterruptedError (the CLI's Ctrl-C), a new one
+ * with `message` says what was left behind and how it is finished, keeping the reason's details
+ * (which signal).
+ */
+export function interrupted(signal: AbortSignal | undefined, message: string, details: ErrorDetails = {}): unknown {
+  const reason: unknown = signal?.reason;
+  if (!(reason instanceof InterruptedError)) return reason ?? new InterruptedError(message, details);
+  return new InterruptedError(message, { ...reason.details, ...details });
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise runs on, unwatched). */

@@ -6,7 +6,7 @@
  */
 import { listUnfinishedGenerations } from "../db/generations.js";
 import type { Queryable } from "../db/types.js";
-import { isLeftBehind } from "../generation/finish.js";
+import { isLeftBehind, needsFinishing } from "../generation/finish.js";
 import { describeHolder } from "../process-holder.js";
 import type { FindingFields } from "./sql-check.js";
 
@@ -22,7 +22,7 @@ export async function unfinishedGenerationFindings(
   s: string,
   scope: { userId: string | null },
 ): Promise<{ count: number; findings: Finding[] }> {
-  const rows = (await listUnfinishedGenerations(db, s, { userId: scope.userId, limit: READ_LIMIT })).filter((r) => isLeftBehind(r));
+  const rows = (await listUnfinishedGenerations(db, s, { userId: scope.userId, limit: READ_LIMIT })).filter((r) => needsFinishing(r) && isLeftBehind(r));
   const findings = rows.map((r): Finding => {
     const what = r.replicate_prediction_id
       ? r.status === "succeeded"

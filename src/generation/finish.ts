@@ -30,6 +30,15 @@ export interface FinishedGeneration {
   message: string;
 }
 
+/**
+ * Whether `row` still needs someone: no final answer yet, or succeeded with a listed image not
+ * saved (a succeeded prediction that listed no images had them all withheld: nothing to save).
+ */
+export function needsFinishing(row: Pick<GenerationRow, "status" | "outputs">): boolean {
+  if (row.status === "succeeded") return (row.outputs ?? []).some((o) => !o.file);
+  return row.status === "pending" || row.status === "unknown" || row.status === "starting" || row.status === "processing";
+}
+
 /** Whether nobody is working on `row` any more (so that another process may finish it). */
 export function isLeftBehind(row: Pick<GenerationRow, "holder" | "updated_at">, now = Date.now()): boolean {
   const liveness = holderLiveness(row.holder);
@@ -48,7 +57,7 @@ export interface FinishOptions extends Pick<GenerateOptions, "signal" | "downloa
  */
 export async function finishGenerations(ctx: SselfieContext, actor: string | null, opts: FinishOptions): Promise<FinishedGeneration[]> {
   const userId = validateUserId(opts.userId);
-  const rows = (await listUnfinishedGenerations(ctx.db, ctx.db.s, { userId })).filter((r) => isLeftBehind(r));
+  const rows = (await listUnfinishedGenerations(ctx.db, ctx.db.s, { userId })).filter((r) => needsFinishing(r) && isLeftBehind(r));
   const results: FinishedGeneration[] = [];
   for (const left of rows) {
     if (opts.signal?.aborted) break;

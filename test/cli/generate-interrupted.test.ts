@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { openDatabase } from "../../src/db/connect.js";
 import { BIN, runCli } from "../support/cli.js";
 import { cliBackend, initAndGetAdminToken } from "../support/cli-env.js";
@@ -15,6 +15,9 @@ import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { plantUser } from "../generation/plant.js";
+
+// Several runs of the built CLI per test, each opening the embedded database: slow on a busy machine.
+vi.setConfig({ testTimeout: 180_000 });
 
 const PREDICTION_MS = 5_000;
 let emulator: Emulator;
@@ -124,7 +127,7 @@ it("Ctrl-C while Replicate works: exit 130 saying how it is finished; the next g
   expect(await readdir(out)).toEqual([]);
 
   await waitUntilSucceeded(stopped.predictionId);
-  const again = await runCli(["generate", "--user", "43", "--prompt", "another portrait", "--out", out, "--json"], { env });
+  const again = await runCli(["generate", "--user", "43", "--prompt", "another portrait", "--out", out, "--json"], { env, timeoutMs: 120_000 });
   expect(again.code, again.stdout).toBe(0);
   expect(again.json.finishedEarlier).toEqual([expect.objectContaining({ generationId: row!.id, outcome: "finished" })]);
   const files = (await readdir(out)).sort();

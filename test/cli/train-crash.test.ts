@@ -8,12 +8,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { openDatabase } from "../../src/db/connect.js";
 import { BIN, runCli } from "../support/cli.js";
 import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 import { startEmulator, type Emulator, type RecordedRequest } from "../support/emulator/index.js";
 import { goodImages, writeFiles } from "../support/images.js";
+
+// Several runs of the built CLI per test, each opening the embedded database: slow on a busy machine.
+vi.setConfig({ testTimeout: 180_000 });
 
 let emu: Emulator;
 beforeEach(async () => {
