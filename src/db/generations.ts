@@ -80,7 +80,6 @@ export async function insertGeneration(db: Queryable, s: string, g: NewGeneratio
   return rows[0]!;
 }
 
-
 /** The user's unfinished generations (all users' when `userId` is null), oldest first. */
 export async function listUnfinishedGenerations(
   db: Queryable,
@@ -127,9 +126,20 @@ export async function insertGenerationWithinBudget(
 ): Promise<GenerationRow | null> {
   const { rows } = await db.query<GenerationRow>(
     `WITH ${reserveCte(s, "$1", "$9")}
-     INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, estimate_usd)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::numeric FROM reserved RETURNING *`,
-    [g.userId, g.versionRef, g.prompt, JSON.stringify(g.input), g.inputHash, g.seed, g.operator, g.outDir ?? null, g.estimateUsd],
+     INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, estimate_usd, holder)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::jsonb FROM reserved RETURNING *`,
+    [
+      g.userId,
+      g.versionRef,
+      g.prompt,
+      JSON.stringify(g.input),
+      g.inputHash,
+      g.seed,
+      g.operator,
+      g.outDir ?? null,
+      g.estimateUsd,
+      g.holder ? JSON.stringify(g.holder) : null,
+    ],
   );
   return rows[0] ?? null;
 }
