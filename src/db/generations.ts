@@ -60,26 +60,6 @@ export interface NewGeneration {
   holder?: ProcessHolder | null;
 }
 
-/** Recorded before the prediction is created, so a crash cannot lose a paid prediction. */
-export async function insertGeneration(db: Queryable, s: string, g: NewGeneration): Promise<GenerationRow> {
-  const { rows } = await db.query<GenerationRow>(
-    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, holder)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-    [
-      g.userId,
-      g.versionRef,
-      g.prompt,
-      JSON.stringify(g.input),
-      g.inputHash,
-      g.seed,
-      g.operator,
-      g.outDir ?? null,
-      g.holder ? JSON.stringify(g.holder) : null,
-    ],
-  );
-  return rows[0]!;
-}
-
 /** The user's unfinished generations (all users' when `userId` is null), oldest first. */
 export async function listUnfinishedGenerations(
   db: Queryable,
@@ -115,6 +95,7 @@ export async function takeOverGeneration(
 }
 
 /**
+ * Recorded before the prediction is created, so a crash cannot lose a paid prediction.
  * Records the generation and reserves `estimateUsd` against the user's budget in one statement:
  * nothing is inserted (null) when spent + reserved + estimate would exceed the cap. The user needs
  * a `user_spending` row (ensureSpendingRow).
