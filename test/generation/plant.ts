@@ -43,8 +43,8 @@ export async function plantUser(db: Database, emulator: Emulator, userId: string
   if (withVersion) {
     await db.query(
       `INSERT INTO ${db.s}.trainings
-         (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, 'completed', 'succeeded', $6, now(), now())`,
+         (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, started_at, finished_at, identity_check)
+       VALUES ($1, $2, $3, $4, $5, 'completed', 'succeeded', $6, now(), now(), 'passed')`,
       [
         userId,
         `${trainingId}done`,
