@@ -10,6 +10,7 @@
  * the account's trainings are searched once for what it made, which is adopted if found (else the
  * claim stays, naming this process, and the next command settles it as soon as it is gone).
  */
+import { retryOnDeadlock } from "../db/retry-on-deadlock.js";
 import { rm } from "node:fs/promises";
 import { interrupted, raceAbort } from "../abort.js";
 import type { SselfieContext } from "../context.js";
@@ -356,7 +357,8 @@ async function claimSlot(
   const { db } = ctx;
   const tryClaim = async (): Promise<Claim | null> => {
     try {
-      return await db.transaction(async (tx) => {
+      // Many processes claiming one user can deadlock on its rows; the victim's attempt left nothing.
+      return await retryOnDeadlock(() => db.transaction(async (tx) => {
         await ensureUser(tx, db.s, c.userId);
         await refuseIfErasing(tx, db.s, c.userId);
         let previousModel = await lockUserModel(tx, db.s, c.userId);
@@ -403,7 +405,7 @@ async function claimSlot(
           throw await budgetExceeded(tx, db.s, c.userId, "training", estimateUsd);
         }
         return { row, previousModel, owner, placed: placedOn !== null };
-      });
+      }));
     } catch (err) {
       if (isActiveTrainingConflict(err)) return null;
       if (err instanceof StateError) await refuse(ctx, actor, c.userId, err);
