@@ -3,35 +3,25 @@
  * no owner holds more users than its capacity; --remote checks each model with its owner's token.
  * Each rule is broken once in the database (or at Replicate) and found for the right user.
  */
-import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runAudit } from "../../src/audit/index.js";
 import type { Database } from "../../src/db/types.js";
 import { addOwner } from "../../src/owners/owners.js";
 import { refreshTraining, startTraining } from "../../src/training/index.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
-import { startEmulator, type Emulator } from "../support/emulator/index.js";
-import { imageFolder } from "../training/training-helpers.js";
-import { ACCOUNTS, TOKENS, tokenEnvOf } from "./owners-support.js";
+import { TOKENS, tokenEnvOf, ownersTestBed } from "./owners-support.js";
 
-let emu: Emulator;
-let images: string;
-beforeAll(() => {
-  images = imageFolder(10).dir;
-});
-beforeEach(async () => {
-  emu = await startEmulator({ accounts: ACCOUNTS, training: { startingMs: 10_000, processingMs: 100_000 } });
-});
-afterEach(() => emu.close());
+const bed = ownersTestBed();
 
 forEachBackend((backend) => {
   /** early on the implicit owner alice; u1 and u3 on carol, u2 on bob; all trained. */
   async function setUp() {
     const db = await backend.freshDatabase();
-    const ctx = makeContext(db, emu, { tokens: TOKENS });
+    const ctx = makeContext(db, bed.emu, { tokens: TOKENS });
     const trained = async (userId: string) => {
-      const started = await startTraining(ctx, "op", { userId, images });
-      emu.finishTraining(started.trainingId, "succeeded");
+      const started = await startTraining(ctx, "op", { userId, images: bed.images });
+      bed.emu.finishTraining(started.trainingId, "succeeded");
       await refreshTraining(ctx, "op", userId);
       return started.modelId;
     };
@@ -46,20 +36,20 @@ forEachBackend((backend) => {
     return { db, ctx };
   }
   const found = async (db: Database, remote = false) =>
-    (await runAudit(makeContext(db, emu, { tokens: TOKENS }), { remote })).violations.map((v) => [v.rule, v.userId]);
+    (await runAudit(makeContext(db, bed.emu, { tokens: TOKENS }), { remote })).violations.map((v) => [v.rule, v.userId]);
 
   it("users spread over owners audit clean, and --remote checks each model with its owner's token", async () => {
     const { db, ctx } = await setUp();
     expect(await runAudit(ctx)).toMatchObject({ ok: true, violations: [] });
-    emu.clearRequests();
+    bed.emu.clearRequests();
     const remote = await runAudit(ctx, { remote: true });
     expect(remote).toMatchObject({ ok: true, violations: [], checked: { remoteModels: 4 } });
-    const modelReads = emu.requestsTo("GET", /^\/v1\/models\/[^/]+\/[^/]+$/).map((r) => [r.path.split("/")[3], r.account]);
+    const modelReads = bed.emu.requestsTo("GET", /^\/v1\/models\/[^/]+\/[^/]+$/).map((r) => [r.path.split("/")[3], r.account]);
     expect(modelReads.sort()).toEqual([["alice", "alice"], ["bob", "bob"], ["carol", "carol"], ["carol", "carol"]]);
-    expect(emu.requests.filter((r) => r.path.startsWith("/v1/") && r.path.split("/")[3] !== r.account && r.path.startsWith("/v1/models/"))).toEqual([]);
+    expect(bed.emu.requests.filter((r) => r.path.startsWith("/v1/") && r.path.split("/")[3] !== r.account && r.path.startsWith("/v1/models/"))).toEqual([]);
 
     // A model gone at bob is found with bob's token.
-    emu.models.delete("bob/u2-selfie-lora");
+    bed.emu.models.delete("bob/u2-selfie-lora");
     expect(await found(db, true)).toEqual([["remote.model-missing", "u2"]]);
   });
 
@@ -78,7 +68,7 @@ forEachBackend((backend) => {
     await db.query(
       `INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, trigger_word, training_status) VALUES ('u9', 'mallory/u9-selfie-lora', 'useru9', 'failed')`,
     );
-    const report = await runAudit(makeContext(db, emu, { tokens: TOKENS }));
+    const report = await runAudit(makeContext(db, bed.emu, { tokens: TOKENS }));
     expect(report.violations.map((v) => [v.rule, v.userId])).toEqual([["model.id", "u9"]]);
     expect(report.violations[0]!.message).toContain("not a configured owner");
   });
@@ -94,7 +84,7 @@ forEachBackend((backend) => {
     // The database refuses it (CHECK used <= capacity): only a damaged schema can hold it.
     await db.query(`ALTER TABLE ${db.s}.owners DROP CONSTRAINT owners_within_capacity`);
     await db.query(`UPDATE ${db.s}.owners SET capacity = 1 WHERE name = 'carol'`);
-    const report = await runAudit(makeContext(db, emu, { tokens: TOKENS }));
+    const report = await runAudit(makeContext(db, bed.emu, { tokens: TOKENS }));
     expect(report.violations.map((v) => [v.rule, v.userId])).toEqual([["owner.capacity", "u3"]]);
     expect(report.violations[0]!.message).toBe("Owner carol holds 2 users, more than its capacity of 1; user u3 was placed past it.");
   });

@@ -3,7 +3,7 @@
  * user carries that user's owner's token, drain, a full pool refused before any request, and an
  * account that is full at Replicate before its configured capacity.
  */
-import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ConfigError, StateError } from "../../src/errors.js";
 import { generate } from "../../src/generation/generate.js";
 import { addOwner, drainOwner, listOwners } from "../../src/owners/owners.js";
@@ -11,31 +11,22 @@ import { refreshTraining, startTraining } from "../../src/training/index.js";
 import { caught } from "../support/caught.js";
 import { makeContext } from "../support/context.js";
 import { forEachBackend } from "../support/databases.js";
-import { startEmulator, type Emulator } from "../support/emulator/index.js";
+import { startEmulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
-import { events, imageFolder, trainingRows } from "../training/training-helpers.js";
-import { ACCOUNTS, ownerRows, placements, TOKENS, tokenEnvOf } from "./owners-support.js";
+import { events, trainingRows } from "../training/training-helpers.js";
+import { ACCOUNTS, ownerRows, placements, TOKENS, tokenEnvOf, ownersTestBed } from "./owners-support.js";
 
-let emu: Emulator;
-let images: string;
-beforeAll(() => {
-  images = imageFolder(10).dir;
-});
-beforeEach(async () => {
-  // Trainings stay running unless a test finishes them.
-  emu = await startEmulator({ accounts: ACCOUNTS, training: { startingMs: 10_000, processingMs: 100_000 } });
-});
-afterEach(() => emu.close());
+const bed = ownersTestBed();
 
 /** The accounts whose tokens made the API requests so far (output downloads carry no token). */
-const accountsSeen = () => [...new Set(emu.requests.filter((r) => r.path.startsWith("/v1/")).map((r) => r.account))];
+const accountsSeen = () => [...new Set(bed.emu.requests.filter((r) => r.path.startsWith("/v1/")).map((r) => r.account))];
 
 forEachBackend((backend) => {
   const setUp = async () => {
     const db = await backend.freshDatabase();
-    const ctx = makeContext(db, emu, { tokens: TOKENS });
+    const ctx = makeContext(db, bed.emu, { tokens: TOKENS });
     const add = (name: string, capacity: number) => addOwner(ctx, { name, tokenEnv: tokenEnvOf(name), capacity }, { actor: "admin" });
-    const train = (userId: string) => startTraining(ctx, "op", { userId, images });
+    const train = (userId: string) => startTraining(ctx, "op", { userId, images: bed.images });
     return { db, ctx, add, train };
   };
 
@@ -61,13 +52,13 @@ forEachBackend((backend) => {
     await add("bob", 2);
     await add("carol", 3);
 
-    emu.clearRequests();
+    bed.emu.clearRequests();
     const u1 = await train("u1"); // carol 3 free, bob 2
     expect(u1.modelId).toBe("carol/u1-selfie-lora");
     // Model, upload and training were all made with carol's token, and nothing else was.
     expect(accountsSeen()).toEqual(["carol"]);
-    expect(emu.models.get("carol/u1-selfie-lora")?.visibility).toBe("private");
-    expect(emu.trainings.get(u1.trainingId)).toMatchObject({ account: "carol", destination: "carol/u1-selfie-lora" });
+    expect(bed.emu.models.get("carol/u1-selfie-lora")?.visibility).toBe("private");
+    expect(bed.emu.trainings.get(u1.trainingId)).toMatchObject({ account: "carol", destination: "carol/u1-selfie-lora" });
 
     await train("u2"); // bob 2, carol 2: name order
     await train("u3"); // carol 2, bob 1
@@ -75,9 +66,9 @@ forEachBackend((backend) => {
 
     // A user stays with their owner: the implicit owner's user trains again there, with its token.
     const first = (await trainingRows(db, "early"))[0]!;
-    emu.finishTraining(first.replicate_training_id!, "succeeded");
+    bed.emu.finishTraining(first.replicate_training_id!, "succeeded");
     await refreshTraining(ctx, "op", "early");
-    emu.clearRequests();
+    bed.emu.clearRequests();
     expect((await train("early")).modelId).toBe("alice/early-selfie-lora");
     expect(accountsSeen()).toEqual(["alice"]);
 
@@ -104,9 +95,9 @@ forEachBackend((backend) => {
     expect(await placements(db)).toEqual({ u1: "bob", u2: "carol", u3: "carol" });
 
     const first = (await trainingRows(db, "u1"))[0]!;
-    emu.finishTraining(first.replicate_training_id!, "succeeded");
+    bed.emu.finishTraining(first.replicate_training_id!, "succeeded");
     await refreshTraining(ctx, "op", "u1");
-    emu.clearRequests();
+    bed.emu.clearRequests();
     expect((await train("u1")).modelId).toBe("bob/u1-selfie-lora");
     expect(accountsSeen()).toEqual(["bob"]);
     expect(await events(db)).toContainEqual(expect.objectContaining({ action: "owners.drain", operator: "admin", details: { name: "bob", used: 1 } }));
@@ -117,13 +108,13 @@ forEachBackend((backend) => {
     const { db, ctx, add, train } = await setUp();
     await add("bob", 1);
     await train("u1");
-    emu.clearRequests();
+    bed.emu.clearRequests();
 
     const err = await caught(train("u2"));
     expect(err).toBeInstanceOf(StateError);
     expect(err.code).toBe("POOL_FULL");
     expect(err.message).toContain("sselfie owners add");
-    expect(emu.requests).toEqual([]);
+    expect(bed.emu.requests).toEqual([]);
     expect(await placements(db)).toEqual({ u1: "bob" });
     expect(await trainingRows(db, "u2")).toEqual([]);
     expect((await events(db, "u2")).map((e) => [e.action, e.outcome, e.details.code])).toEqual([["train", "refused", "POOL_FULL"]]);
@@ -139,32 +130,32 @@ forEachBackend((backend) => {
     await train("u1");
     // As if alice had been configured for a single user.
     await db.query(`UPDATE ${db.s}.owners SET capacity = 1 WHERE name = 'alice'`);
-    emu.clearRequests();
+    bed.emu.clearRequests();
     expect((await caught(train("u2"))).code).toBe("POOL_FULL");
-    expect(emu.requests).toEqual([]);
+    expect(bed.emu.requests).toEqual([]);
   });
 
   it("an account full at Replicate before its configured capacity is marked full, and the next owner is tried once", async () => {
     const { db, ctx, add, train } = await setUp();
-    await emu.close();
+    await bed.emu.close();
     // bob may own 2 models and already has 2 that sselfie does not know of.
-    emu = await startEmulator({
+    bed.emu = await startEmulator({
       accounts: ACCOUNTS.map((a) => (a.username === "bob" ? { ...a, maxModels: 2 } : a)),
       training: { startingMs: 10_000, processingMs: 100_000 },
     });
-    emu.createModel("bob/other-one");
-    emu.createModel("bob/other-two");
-    const ctx2 = makeContext(db, emu, { tokens: TOKENS });
+    bed.emu.createModel("bob/other-one");
+    bed.emu.createModel("bob/other-two");
+    const ctx2 = makeContext(db, bed.emu, { tokens: TOKENS });
     await add("bob", 10);
     await add("carol", 2);
 
-    const started = await startTraining(ctx2, "op", { userId: "u1", images });
+    const started = await startTraining(ctx2, "op", { userId: "u1", images: bed.images });
     expect(started.modelId).toBe("carol/u1-selfie-lora");
-    const modelPosts = emu.requestsTo("POST", "/v1/models").map((r) => [r.account, r.status]);
+    const modelPosts = bed.emu.requestsTo("POST", "/v1/models").map((r) => [r.account, r.status]);
     expect(modelPosts).toEqual([["bob", 400], ["carol", 201]]);
     // Nothing was uploaded with bob's token, and the training went to carol's model.
-    expect(emu.requests.filter((r) => r.account === "bob" && r.method === "POST" && r.path !== "/v1/models")).toEqual([]);
-    expect(emu.trainings.get(started.trainingId)).toMatchObject({ account: "carol", destination: "carol/u1-selfie-lora" });
+    expect(bed.emu.requests.filter((r) => r.account === "bob" && r.method === "POST" && r.path !== "/v1/models")).toEqual([]);
+    expect(bed.emu.trainings.get(started.trainingId)).toMatchObject({ account: "carol", destination: "carol/u1-selfie-lora" });
     expect((await trainingRows(db, "u1")).map((t) => t.destination)).toEqual(["carol/u1-selfie-lora"]);
     expect(await placements(db)).toEqual({ u1: "carol" });
 
@@ -174,8 +165,8 @@ forEachBackend((backend) => {
     expect((await events(db, "u1")).map((e) => e.action)).toEqual(["owner.full", "train"]);
 
     // bob gets no new user any more.
-    emu.clearRequests();
-    expect((await startTraining(ctx2, "op", { userId: "u2", images })).modelId).toBe("carol/u2-selfie-lora");
+    bed.emu.clearRequests();
+    expect((await startTraining(ctx2, "op", { userId: "u2", images: bed.images })).modelId).toBe("carol/u2-selfie-lora");
     expect(accountsSeen()).toEqual(["carol"]);
   });
 
@@ -183,26 +174,26 @@ forEachBackend((backend) => {
     const { db, ctx, add, train } = await setUp();
     await add("bob", 3);
     const started = await train("u1");
-    emu.finishTraining(started.trainingId, "succeeded");
+    bed.emu.finishTraining(started.trainingId, "succeeded");
     await refreshTraining(ctx, "op", "u1");
-    emu.clearRequests();
+    bed.emu.clearRequests();
 
     const result = await generate(ctx, "op", { userId: "u1", prompt: "useru1 in a studio", outDir: tempDir("sselfie-owners-gen-") });
     expect(result.version).toMatch(/^bob\/u1-selfie-lora:[0-9a-f]{64}$/);
-    expect(emu.requestsTo("POST", "/v1/predictions").map((r) => r.account)).toEqual(["bob"]);
+    expect(bed.emu.requestsTo("POST", "/v1/predictions").map((r) => r.account)).toEqual(["bob"]);
     expect(accountsSeen()).toEqual(["bob"]);
-    expect(emu.predictions.get(result.predictionId)?.account).toBe("bob");
+    expect(bed.emu.predictions.get(result.predictionId)?.account).toBe("bob");
   });
 
   it("an owner whose token variable is unset: a clear configuration error naming the variable, never a token", async () => {
     const { db, add, train } = await setUp();
     await add("dave", 3);
-    const ctx = makeContext(db, emu, { tokens: {} });
-    const err = await caught(startTraining(ctx, "op", { userId: "u1", images }));
+    const ctx = makeContext(db, bed.emu, { tokens: {} });
+    const err = await caught(startTraining(ctx, "op", { userId: "u1", images: bed.images }));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.code).toBe("MISSING_REPLICATE_TOKEN");
     expect(err.message).toContain("REPLICATE_TOKEN_DAVE");
-    expect(emu.requests).toEqual([]);
+    expect(bed.emu.requests).toEqual([]);
     // The claim was undone: the user is not held by dave.
     expect(await placements(db)).toEqual({});
     expect((await ownerRows(db)).map((o) => [o.name, o.used])).toEqual([["dave", 0]]);
