@@ -48,17 +48,19 @@ export async function refuseIfErasing(tx: Queryable, s: string, userId: string):
 
 /**
  * Marks the user as being erased: resumes the open erasure, or opens one. The users row is locked
- * for update while the mark is written (see refuseIfErasing).
+ * for update while the mark is written (see refuseIfErasing). Null when there is nothing to erase:
+ * no users row (never trained, or erased already) and no erasure left open.
  */
 export async function openErasure(
   tx: Queryable,
   s: string,
   userId: string,
   operator: string | null,
-): Promise<{ row: ErasureRow; resumed: boolean }> {
-  await tx.query(`SELECT 1 FROM ${s}.users WHERE id = $1 FOR UPDATE`, [userId]);
+): Promise<{ row: ErasureRow; resumed: boolean } | null> {
+  const user = await tx.query(`SELECT 1 FROM ${s}.users WHERE id = $1 FOR UPDATE`, [userId]);
   const open = await tx.query<ErasureRow>(`SELECT * FROM ${s}.erasures WHERE user_id = $1 AND status = 'erasing'`, [userId]);
   if (open.rows[0]) return { row: open.rows[0], resumed: true };
+  if (user.rows.length === 0) return null;
   const { rows } = await tx.query<ErasureRow>(
     `INSERT INTO ${s}.erasures (user_id, operator, model_id)
      VALUES ($1, $2, (SELECT replicate_model_id FROM ${s}.user_models WHERE user_id = $1))

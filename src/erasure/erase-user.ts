@@ -99,11 +99,15 @@ export async function eraseUser(
   };
 
   // 1. Mark: from this commit on, train and generate refuse the user (USER_ERASING).
-  const { row, resumed } = await db.transaction(async (tx) => {
-    const opened = await openErasure(tx, s, userId, actor);
-    if (!opened.resumed) await appendEvent(tx, s, { operator: actor, action: "erase", userId, details: { erasureId: opened.row.id, step: "started" } });
-    return opened;
+  const opened = await db.transaction(async (tx) => {
+    const erasure = await openErasure(tx, s, userId, actor);
+    if (erasure && !erasure.resumed) await appendEvent(tx, s, { operator: actor, action: "erase", userId, details: { erasureId: erasure.row.id, step: "started" } });
+    return erasure;
   });
+  const nothing: ErasureDeleted = { versions: [], model: false, files: [], localFiles: [], rows: 0 };
+  // Nothing of the user is recorded (erased before, or never trained): no second, empty tombstone.
+  if (!opened) return summary(userId, "erased", nothing, []);
+  const { row, resumed } = opened;
   opts.onProgress?.({ phase: "marked", resumed });
   const deleted: ErasureDeleted = {
     versions: [...(row.deleted.versions ?? [])],

@@ -15,6 +15,8 @@ import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
 import { plantUser } from "../generation/plant.js";
+import { startTraining } from "../../src/training/index.js";
+import { imageFolder } from "../training/training-helpers.js";
 
 let emulator: Emulator;
 emulatorForFile({ versionDeleteMs: 150 }, (started) => {
@@ -111,6 +113,9 @@ forEachBackend((backend) => {
     // Twice: nothing left to delete, nothing remaining.
     const again = await eraseUser(ctx, "admin", { userId: "e1" }, FAST);
     expect(again).toEqual({ userId: "e1", status: "erased", deleted: { versions: 0, model: false, files: 0, localFiles: 0, rows: 0 }, remaining: [] });
+    // ...and writes nothing: still one tombstone and the same two events, no empty second erasure.
+    expect((await db.query(`SELECT status, model_id FROM ${db.s}.erasures WHERE user_id = 'e1'`)).rows).toEqual([{ status: "erased", model_id: gone.modelId }]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${db.s}.operator_events WHERE action = 'erase' AND user_id = 'e1'`)).rows).toEqual([{ n: 2 }]);
   });
 
   it("stopped at every step (a failed version delete, before the model, before the rows...), each rerun resumes and finishes", async () => {
@@ -129,6 +134,12 @@ forEachBackend((backend) => {
     expect(refused).toBeInstanceOf(StateError);
     expect(refused).toMatchObject({ code: "USER_ERASING" });
     expect(emulator.requestsTo("POST", "/v1/predictions")).toHaveLength(0);
+    // ...and so does train: no upload, no model, no training reaches Replicate, no training row.
+    const trainingsBefore = (await db.query(`SELECT count(*)::int AS n FROM ${db.s}.trainings WHERE user_id = 'e2'`)).rows;
+    const retrain = await caught(startTraining(ctx, "ops", { userId: "e2", images: imageFolder(10).dir }));
+    expect(retrain).toMatchObject({ code: "USER_ERASING" });
+    expect(emulator.requests.filter((r) => r.method !== "GET")).toEqual([]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${db.s}.trainings WHERE user_id = 'e2'`)).rows).toEqual(trainingsBefore);
 
     // Then a stop before each later step, resumed by the next run.
     for (const stopAt of ["model", "files", "local-files", "rows"] as EraseStep[]) {
