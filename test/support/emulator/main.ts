@@ -1,31 +1,30 @@
 /**
- * The emulator as a standalone server: `npm run emulator -- --port 8787 --token test-token-alice --owner alice`.
- * Prints the base URL, token and owner, then serves until SIGINT/SIGTERM.
+ * The emulator as a standalone server: `npm run emulator -- --port 8787 --training-seconds 60`.
+ * Prints the base URL, token, owner and how trainings and predictions will behave, then serves
+ * until SIGINT/SIGTERM. Flags: cli-options.ts (`--help`).
  */
-import { parseArgs } from "node:util";
+import { describeBehaviour, parseEmulatorCommandLine, USAGE, UsageError } from "./cli-options.js";
 import { startEmulator } from "./index.js";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "0" },
-    token: { type: "string", default: "test-token-alice" },
-    owner: { type: "string", default: "alice" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-
-if (values.help) {
-  process.stdout.write("Usage: npm run emulator -- [--port N] [--token TOKEN] [--owner USERNAME]\n");
-  process.exit(0);
-}
-
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`--port must be 0..65535, got ${values.port}\n`);
+let cli;
+try {
+  cli = parseEmulatorCommandLine(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof UsageError)) throw err;
+  process.stderr.write(`${err.message}\nSee: npm run emulator -- --help\n`);
   process.exit(2);
 }
 
-const emulator = await startEmulator({ port, accounts: [{ token: values.token, username: values.owner }] });
+if (cli.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const emulator = await startEmulator(cli.options);
+emulator.setTrainingOutcome(cli.trainingOutcome.status, cli.trainingOutcome.error === undefined ? {} : { error: cli.trainingOutcome.error });
+if (cli.withholdImages > 0) emulator.withholdImages(cli.withholdImages);
+for (const fault of cli.faults) emulator.inject(fault);
+
 process.stdout.write(
   [
     `Replicate emulator listening on ${emulator.url}`,
@@ -33,6 +32,7 @@ process.stdout.write(
     `  REPLICATE_API_TOKEN=${emulator.token}`,
     `  owner: ${emulator.owner}`,
     `  webhook secret: ${emulator.webhookSecret}`,
+    ...describeBehaviour(cli),
     "Press Ctrl+C to stop.",
     "",
   ].join("\n"),

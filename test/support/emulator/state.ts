@@ -10,7 +10,7 @@ import type {
   EmulatorOptions,
   Fault,
   RecordedRequest,
-  TerminalStatus,
+  TrainingOutcome,
   WebhookDelivery,
 } from "./types.js";
 
@@ -51,7 +51,7 @@ export interface State {
   /** Insertion order of listed objects, for stable cursors. */
   seq: WeakMap<object, number>;
   nextSeq: number;
-  trainingPlan: { status: TerminalStatus; error?: string; outputVersionOf?: string };
+  trainingPlan: { status: TrainingOutcome; error?: string; outputVersionOf?: string };
   withhold: number;
   faults: { fault: Fault; remaining: number }[];
   requests: RecordedRequest[];

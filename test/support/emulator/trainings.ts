@@ -100,10 +100,12 @@ function inspectZip(state: State, url: string): { isZip?: boolean; imageCount?: 
 export function refreshTraining(state: State, t: EmulatedTraining): void {
   if (t.completedAt !== null) return;
   const now = state.clock.now();
-  if (t.planned.status === "aborted" && now >= t.startAt) return completeTraining(state, t, "aborted", t.startAt);
-  if (now >= t.endAt) {
+  const planned = t.planned.status;
+  if (planned === "aborted" && now >= t.startAt) return completeTraining(state, t, "aborted", t.startAt);
+  // A `running` training stays processing until it is canceled.
+  if (now >= t.endAt && planned !== "running") {
     t.startedAt ??= t.startAt;
-    return completeTraining(state, t, t.planned.status, t.endAt, t.planned.error);
+    return completeTraining(state, t, planned, t.endAt, t.planned.error);
   }
   if (now >= t.startAt) {
     t.status = "processing";
@@ -128,7 +130,9 @@ export function completeTraining(state: State, t: EmulatedTraining, outcome: Ter
 function logsOf(state: State, t: EmulatedTraining): string {
   if (t.startedAt === null) return "";
   const until = t.completedAt ?? state.clock.now();
-  const progress = (until - t.startAt) / Math.max(1, t.endAt - t.startAt);
+  const elapsed = (until - t.startAt) / Math.max(1, t.endAt - t.startAt);
+  // A training that never ends on its own holds just short of the end (99% of 1000 steps) once its processing time is over.
+  const progress = t.planned.status === "running" && t.completedAt === null ? Math.min(0.995, elapsed) : elapsed;
   const openapi = trainerOpenApi();
   const text = trainingLogs(
     {

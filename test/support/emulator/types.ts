@@ -98,6 +98,8 @@ export interface EmulatedModel {
 
 export type JobStatus = "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
 export type TerminalStatus = "succeeded" | "failed" | "canceled" | "aborted";
+/** How a new training ends: a terminal status, or `running`: processing until it is canceled. */
+export type TrainingOutcome = TerminalStatus | "running";
 export type WebhookEvent = "start" | "output" | "logs" | "completed";
 
 interface JobBase {
@@ -124,7 +126,7 @@ export interface EmulatedTraining extends JobBase {
   /** Recorded for assertions only: the HTTP training object never carries it. */
   destination: string;
   steps: number;
-  planned: { status: TerminalStatus; error?: string; outputVersionOf?: string };
+  planned: { status: TrainingOutcome; error?: string; outputVersionOf?: string };
   output: { version: string; weights: string } | null;
   /** The version the success created (also in the destination model's versions). */
   createdVersionId: string | null;
@@ -232,8 +234,9 @@ export interface Emulator {
   predictions: Map<string, EmulatedPrediction>;
   files: Map<string, EmulatedFile>;
   fileBytesFromUrl(url: string): Buffer | undefined;
+  /** How trainings created from now on end (`running`: they never end unless canceled). */
   setTrainingOutcome(
-    next: TerminalStatus,
+    next: TrainingOutcome,
     opts?: { error?: string; outputVersionOf?: string },
   ): void;
   finishTraining(id: string, outcome: TerminalStatus): void;
