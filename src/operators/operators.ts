@@ -182,7 +182,7 @@ export async function authenticate(
     return refuse(
       null,
       "no token",
-      new AuthenticationError("No operator token: pass --token, set SSELFIE_TOKEN, or run `sselfie login`."),
+      new AuthenticationError("No operator token: run `sselfie login` (or set SSELFIE_TOKEN)."),
     );
   }
   const unknown = new AuthenticationError("The operator token is not valid. Check it, or ask an admin for a new one.");

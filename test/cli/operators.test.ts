@@ -1,7 +1,7 @@
 import { stat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { BIN, runCli } from "../support/cli.js";
 import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
 
 forEachCliBackend((backend) => {
@@ -89,6 +89,19 @@ forEachCliBackend((backend) => {
     // The saved token is used when no flag or env gives one.
     const list = await runCli(["operators", "list", "--json"], { env });
     expect(list.code).toBe(0);
+  });
+
+  it("login reads a token piped in (never from the process list), and refuses an empty pipe", async () => {
+    const env = await backend.env();
+    const admin = await initAndGetAdminToken(env);
+    const viaShell = (stdin: string) =>
+      runCli(["-c", `printf %s "$PIPED" | exec "${process.execPath}" "${BIN}" login --json`], { env: { ...env, PIPED: stdin }, command: "sh" });
+    const empty = await viaShell("");
+    expect([empty.code, empty.json.error.code]).toEqual([2, "INVALID_INPUT"]);
+    const ok = await viaShell(`${admin}\n`);
+    expect(ok.code).toBe(0);
+    expect(ok.json.name).toBe("admin");
+    expect(JSON.parse(await readFile(join(env.SSELFIE_HOME!, "config.json"), "utf8")).token).toBe(admin);
   });
 });
 

@@ -23,6 +23,8 @@ export interface CliRunOptions {
   cwd?: string;
   input?: string;
   timeoutMs?: number;
+  /** Run this program with `args` instead of the CLI (e.g. `sh` for a pipeline around it; use BIN). */
+  command?: string;
 }
 
 export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliResult> {
@@ -36,7 +38,8 @@ export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRes
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const [file, argv] = opts.command ? [opts.command, args] : [process.execPath, [BIN, ...args]];
+    const child = spawn(file, argv, { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));

@@ -22,7 +22,7 @@ export const initCommand: CliCommand<Record<string, never>> = {
             "",
             `  ${out.bold(result.operator.token)}`,
             "",
-            `Use it with --token, SSELFIE_TOKEN, or run \`sselfie login\`.`,
+            `Save it with \`sselfie login\` (it asks for it, or reads it from a pipe), or set SSELFIE_TOKEN.`,
           );
         }
         return lines.join("\n");
