@@ -1,8 +1,8 @@
 import { InvalidInputError, validateUsd, validateUserId, type BudgetsOverview, type SetBudgetParams, type UserBudget } from "../../index.js";
 import type { CliCommand } from "../command.js";
+import { dollars } from "../dollars.js";
 import type { Output } from "../output.js";
 
-const dollars = (n: number) => `$${n.toFixed(2)}`;
 
 export const budgetSetCommand: CliCommand<SetBudgetParams> = {
   scope: "admin",

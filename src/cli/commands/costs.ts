@@ -1,5 +1,6 @@
 import { validateSince, validateUserId, type CostsReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
+import { dollars } from "../dollars.js";
 import type { Output } from "../output.js";
 
 interface CostsOptions {
@@ -7,8 +8,6 @@ interface CostsOptions {
   since?: string;
 }
 
-/** Text output: dollars to 4 decimals (a generation is a few cents); the JSON keeps 6. */
-const dollars = (n: number) => `$${n.toFixed(4)}`;
 
 export function describeCosts(r: CostsReport, out: Output): string {
   const line = (label: string, k: CostsReport["trainings"]) =>
