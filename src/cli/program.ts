@@ -39,7 +39,9 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
         "sselfie audit --all --format sarif > audit.sarif",
         "sselfie scan src --format sarif > scan.sarif",
       ]) +
-        "\nEnvironment: REPLICATE_API_TOKEN, REPLICATE_OWNER, (each added owner's --token-env), REPLICATE_BASE_URL, DATABASE_URL, SSELFIE_TOKEN, SSELFIE_HOME, SSELFIE_PRICE_PER_SECOND, NO_COLOR\n" +
+        "\nEnvironment (the configuration table in README.md says what each does):\n" +
+        "  SSELFIE_TOKEN, SSELFIE_HOME, DATABASE_URL, SSELFIE_SCHEMA, SSELFIE_WEBHOOK_URL, SSELFIE_PRICE_PER_SECOND,\n" +
+        "  REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, each added owner's --token-env, NO_COLOR\n" +
         "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
     );
 
@@ -71,13 +73,18 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
   add(
     program.command("login").description("verify an operator token and save it (mode 0600) for later commands"),
     async () => (await import("./commands/login.js")).loginCommand,
-    ["sselfie login", "sselfie login --token sselfie_... --json"],
+    ["sselfie login", "SSELFIE_TOKEN=sselfie_... sselfie login --json"],
   );
 
-  const operators = program
-    .command("operators")
-    .description("manage operators and their tokens (admin only)")
-    .exitOverride();
+  /** A command that only holds subcommands: its --help shows examples of them too. */
+  const group = (name: string, description: string, exampleLines: string[]) =>
+    program.command(name).description(description).exitOverride().addHelpText("after", examples(exampleLines));
+
+  const operators = group("operators", "manage operators and their tokens (admin only)", [
+    "sselfie operators create --name studio --scopes train,generate",
+    "sselfie operators list --json",
+    "sselfie operators revoke studio --yes",
+  ]);
   add(
     operators
       .command("create")
@@ -98,10 +105,11 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
     ["sselfie operators revoke ci --yes"],
   );
 
-  const owners = program
-    .command("owners")
-    .description("the pool of Replicate accounts that own users' models (admin only)")
-    .exitOverride();
+  const owners = group("owners", "the pool of Replicate accounts that own users' models (admin only)", [
+    "sselfie owners add acme-photos --token-env REPLICATE_TOKEN_ACME",
+    "sselfie owners list",
+    "sselfie owners drain acme-photos",
+  ]);
   add(
     owners
       .command("add")
@@ -210,10 +218,11 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
     async () => (await import("./commands/costs.js")).costsCommand,
     ["sselfie costs", "sselfie costs --user 42 --since 2026-11-01 --json"],
   );
-  const budget = program
-    .command("budget")
-    .description("caps on what each user may spend; work that would exceed one is refused before anything is paid")
-    .exitOverride();
+  const budget = group("budget", "caps on what each user may spend; work that would exceed one is refused before anything is paid", [
+    "sselfie budget set --default --usd 10",
+    "sselfie budget set --user 42 --usd 25",
+    "sselfie budget show --user 42",
+  ]);
   add(
     budget
       .command("set")
