@@ -3,12 +3,14 @@
  * the config file in SSELFIE_HOME, then defaults; they are validated once and frozen.
  */
 import { readFileSync } from "node:fs";
+import { chmod, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { SCHEMA_NAME_PATTERN } from "./db/types.js";
 import { DEFAULT_PRICE_PER_SECOND, validatePricePerSecond } from "./costs/price.js";
 import { ConfigError } from "./errors.js";
+import { ensureDirectory, homeUnusableError, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./fs-safety.js";
 import { DEFAULT_BASE_URL } from "./replicate/defaults.js";
 
 export const CONFIG_FILE_NAME = "config.json";
@@ -83,7 +85,9 @@ export function readConfigFile(home: string): ConfigFile {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return {};
+    if (code === "ENOTDIR") throw homeUnusableError(home, err, "its config file and data");
     throw new ConfigError(`Cannot read the config file ${path}: ${(err as Error).message}`, { path });
   }
   let parsed: unknown;
@@ -97,6 +101,25 @@ export function readConfigFile(home: string): ConfigFile {
     throw new ConfigError(`The config file ${path} is invalid: ${describeIssues(result.error)}`, { path });
   }
   return result.data;
+}
+
+/**
+ * Adds `changes` to the config file (made with mode 0600, in a home made 0700 when missing) and
+ * returns its path. A home that cannot be made or written is a ConfigError (HOME_UNUSABLE).
+ */
+export async function saveConfigFile(home: string, changes: ConfigFile): Promise<string> {
+  const path = configFilePath(home);
+  try {
+    await ensureDirectory(home, PRIVATE_DIR_MODE);
+    const next = { ...readConfigFile(home), ...changes };
+    await writeFile(path, `${JSON.stringify(next, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
+    // An existing file keeps its mode through writeFile.
+    await chmod(path, PRIVATE_FILE_MODE);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw homeUnusableError(home, err, "its config file (the saved token)");
+  }
+  return path;
 }
 
 /** Names each setting as an operator would set it, for error messages. */
@@ -126,7 +149,43 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
+/**
+ * Settings where an empty value would silently pick another target than the one meant (the default
+ * home, the embedded database instead of a server, the default schema, the token saved by `login`,
+ * the token's own account, the real Replicate API): set but empty is a mistake (an unset CI
+ * secret, a typo), so it is refused rather than taken for "unset".
+ */
+const MUST_NOT_BE_EMPTY_ENV = [
+  "SSELFIE_HOME",
+  "DATABASE_URL",
+  "SSELFIE_SCHEMA",
+  "SSELFIE_TOKEN",
+  "REPLICATE_OWNER",
+  "REPLICATE_BASE_URL",
+] as const;
+const MUST_NOT_BE_EMPTY_FLAGS: Record<keyof ConfigFlags, string> = {
+  databaseUrl: "--database-url",
+  schema: "--schema",
+  token: "--token",
+};
+
+function refuseEmptyValues(flags: ConfigFlags, env: NodeJS.ProcessEnv): void {
+  const empty = [
+    ...(Object.keys(MUST_NOT_BE_EMPTY_FLAGS) as Array<keyof ConfigFlags>)
+      .filter((k) => flags[k] !== undefined && flags[k]!.trim() === "")
+      .map((k) => MUST_NOT_BE_EMPTY_FLAGS[k]),
+    ...MUST_NOT_BE_EMPTY_ENV.filter((name) => env[name] !== undefined && env[name]!.trim() === ""),
+  ];
+  if (empty.length === 0) return;
+  throw new ConfigError(
+    `${empty.join(", ")} ${empty.length === 1 ? "is" : "are"} set but empty: give ${empty.length === 1 ? "it a value" : "each a value"}, ` +
+      `or leave ${empty.length === 1 ? "it" : "them"} unset for the default.`,
+    { settings: empty },
+  );
+}
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): SselfieConfig {
+  refuseEmptyValues(flags, env);
   const home = nonEmpty(env.SSELFIE_HOME) ?? defaultHome(env);
   const file = readConfigFile(home);
   const candidate = {

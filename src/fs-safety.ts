@@ -13,6 +13,7 @@
 import { constants } from "node:fs";
 import { access, chmod, lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { ConfigError } from "./errors.js";
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -68,4 +69,36 @@ export async function makePrivate(dir: string): Promise<void> {
     }
   };
   await walk(dir);
+}
+
+/** Why a file-system call failed, in words an operator acts on. */
+function describeFailure(err: unknown): string {
+  switch (errno(err)) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the file system is read-only";
+    case "ENOTDIR":
+      return "a part of that path is a file, not a folder";
+    case "ENOENT":
+      return "that path cannot be created there";
+    case "ENOSPC":
+      return "the disk is full";
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * A home that cannot be made, read or written is a configuration problem (exit 6) naming the path
+ * and why, never an internal error. `purpose` says what sselfie wanted there ("the embedded database").
+ */
+export function homeUnusableError(home: string, err: unknown, purpose: string, remedy = "Set SSELFIE_HOME to a folder you can write."): ConfigError {
+  const code = errno(err);
+  return new ConfigError(
+    `Cannot use ${home} as sselfie's home (SSELFIE_HOME) for ${purpose}: ${describeFailure(err)}${code ? ` (${code})` : ""}. ${remedy}`,
+    { home, ...(code ? { errno: code } : {}) },
+    "HOME_UNUSABLE",
+  );
 }

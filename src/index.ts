@@ -47,6 +47,7 @@ export {
   defaultHome,
   configFilePath,
   readConfigFile,
+  saveConfigFile,
   type SselfieConfig,
   type ConfigFlags,
   type ConfigFile,

@@ -87,6 +87,14 @@ export class Output {
     if (!this.json) this.stderr.write(`${message}\n`);
   }
 
+  /**
+   * A warning about a risk the operator must hear of (a home other users can open): on stderr even
+   * with --json, where stdout stays the one JSON document.
+   */
+  warn(message: string): void {
+    this.stderr.write(`${this.yellow("Warning:")} ${message}\n`);
+  }
+
   /** A spinner on a TTY; plain, rate-limited lines otherwise; nothing with --json. */
   async progress(text: string): Promise<Progress> {
     if (this.json) return { update() {}, stop() {} };

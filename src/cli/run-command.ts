@@ -31,7 +31,7 @@ export async function runCommand<O>(
     replicateTokens: replicateTokenLookup(),
     pricePerSecond: config.pricePerSecond,
     ...(config.identityCheck ? {} : { identityCheck: false as const }),
-    onWarning: (message) => out.note(`Warning: ${message}`),
+    onWarning: (message) => out.warn(message),
   });
   // Ctrl-C or SIGTERM during a long wait: a command that is not abortable releases the embedded
   // database and ends at once (exit 130 or 143, as shells report a signal). An abortable one is

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Pool } from "pg";
 import { ConfigError, DatabaseError, isSselfieError } from "../errors.js";
-import { ensureDirectory, makePrivate, openToOthers, PRIVATE_DIR_MODE } from "../fs-safety.js";
+import { ensureDirectory, homeUnusableError, makePrivate, openToOthers, PRIVATE_DIR_MODE } from "../fs-safety.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
 import { SCHEMA_NAME_PATTERN, type Database } from "./types.js";
 
@@ -148,27 +148,6 @@ function connectError(err: unknown, target: string): DatabaseError {
   );
 }
 
-/** A home that cannot be made or written is a configuration problem (exit 6) naming the path and why. */
-function homeError(home: string, err: unknown): ConfigError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const why =
-    code === "EACCES" || code === "EPERM"
-      ? "permission denied"
-      : code === "EROFS"
-        ? "the file system is read-only"
-        : code === "ENOTDIR"
-          ? "a part of that path is a file, not a folder"
-          : code === "ENOENT"
-            ? "that path cannot be created there"
-            : (err as Error)?.message ?? String(err);
-  return new ConfigError(
-    `Cannot use ${home} as sselfie's home (SSELFIE_HOME) for the embedded database: ${why}${code ? ` (${code})` : ""}. ` +
-      `Set SSELFIE_HOME to a folder you can write, or DATABASE_URL to a PostgreSQL server.`,
-    { home, ...(code ? { errno: code } : {}) },
-    "HOME_UNUSABLE",
-  );
-}
-
 async function openEmbedded(home: string, schema: string, lockTimeoutMs: number, onWarning?: (message: string) => void): Promise<Database> {
   const dataDir = embeddedDataDir(home);
   let lock;
@@ -186,7 +165,9 @@ async function openEmbedded(home: string, schema: string, lockTimeoutMs: number,
       description: `The embedded database at ${dataDir}`,
     });
   } catch (err) {
-    throw isSselfieError(err) ? err : homeError(home, err);
+    throw isSselfieError(err)
+      ? err
+      : homeUnusableError(home, err, "the embedded database", "Set SSELFIE_HOME to a folder you can write, or DATABASE_URL to a PostgreSQL server.");
   }
   try {
     const { openPgliteDirectory, createPgliteDatabase } = await import("./pglite.js");

@@ -25,6 +25,8 @@ export interface CliRunOptions {
   timeoutMs?: number;
   /** Run this program with `args` instead of the CLI (e.g. `sh` for a pipeline around it; use BIN). */
   command?: string;
+  /** Runs the binary under this umask (through `sh -c 'umask ...; exec node ...'`), e.g. 0o000. */
+  umask?: number;
 }
 
 export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliResult> {
@@ -38,7 +40,11 @@ export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRes
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   return new Promise((resolve, reject) => {
-    const [file, argv] = opts.command ? [opts.command, args] : [process.execPath, [BIN, ...args]];
+    const [file, argv]: [string, string[]] = opts.command
+      ? [opts.command, args]
+      : opts.umask !== undefined
+        ? ["/bin/sh", ["-c", `umask ${opts.umask.toString(8).padStart(3, "0")}; exec "$0" "$@"`, process.execPath, BIN, ...args]]
+        : [process.execPath, [BIN, ...args]];
     const child = spawn(file, argv, { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";

@@ -1,6 +1,5 @@
 import { fstatSync } from "node:fs";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { configFilePath, InvalidInputError, readConfigFile } from "../../index.js";
+import { InvalidInputError, saveConfigFile } from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 /**
@@ -29,11 +28,7 @@ export const loginCommand: CliCommand<Record<string, never>> = {
       }
     }
     const principal = await sselfie.operators.authenticate({ token, scope: null, action: "login" });
-    const path = configFilePath(config.home);
-    await mkdir(config.home, { recursive: true, mode: 0o700 });
-    const next = { ...readConfigFile(config.home), token };
-    await writeFile(path, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-    await chmod(path, 0o600);
+    const path = await saveConfigFile(config.home, { token });
     return {
       payload: { name: principal.name, scopes: principal.scopes, configFile: path },
       text: () => `${out.green("✓")} Logged in as "${principal.name}" (${principal.scopes.join(", ")}); token saved to ${path}.`,
