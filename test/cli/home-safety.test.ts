@@ -18,7 +18,7 @@ const IS_ROOT = process.getuid?.() === 0;
 const HAS_PROC = existsSync("/proc/self");
 const HAS_SYS = existsSync("/sys/kernel");
 
-/** Every path under `dir` (itself included) with its permission bits, e.g. ["db/PG_VERSION", 0o600]. */
+/** Every path under `dir` (itself included, as ".") with whether it is a folder and its permission bits. */
 async function modesUnder(dir: string): Promise<Array<{ path: string; dir: boolean; mode: number }>> {
   const found: Array<{ path: string; dir: boolean; mode: number }> = [];
   const walk = async (path: string): Promise<void> => {
@@ -59,7 +59,7 @@ describe("SSELFIE_HOME is private whatever the umask", () => {
     expect(again.code, again.stderr).toBe(0);
     // Opening the existing database (and closing it) under umask 000 keeps it private too.
     expect(notPrivate(await modesUnder(parent))).toEqual([]);
-  });
+  }, 240_000);
 
   it("warns on stderr, even with --json, when an existing home is open to other users; not when it is 0700", async () => {
     const home = join(tempDir("sselfie-home-open-"), "home");
@@ -77,7 +77,7 @@ describe("SSELFIE_HOME is private whatever the umask", () => {
     const closed = await runCli(["init", "--json"], { env });
     expect(closed.code).toBe(0);
     expect(closed.stderr).toBe("");
-  });
+  }, 120_000);
 });
 
 const RESERVED_SCHEMAS = ["information_schema", "pg_catalog", "pg_toast", "pg_temp_1", "public"];
@@ -97,7 +97,7 @@ describe("schemas that belong to PostgreSQL or to other applications are refused
       expect([schema, r.code, r.json?.error?.code]).toEqual([schema, 6, "CONFIG_ERROR"]);
     }
     expect(existsSync(join(home, "db"))).toBe(false);
-  });
+  }, 120_000);
 
   it.skipIf(!TEST_DATABASE_URL)("on a server: exit 6 and no table appears in them", async () => {
     const pg = (await import("pg")).default;
@@ -128,7 +128,7 @@ describe("schemas that belong to PostgreSQL or to other applications are refused
     } finally {
       await client.end();
     }
-  });
+  }, 120_000);
 });
 
 describe("a setting that is set but empty is an error, not the default", () => {
@@ -154,7 +154,7 @@ describe("a setting that is set but empty is an error, not the default", () => {
     const flag = await runCli(["init", "--json", "--schema", ""], { env: { ...defaults, SSELFIE_HOME: home } });
     expect([flag.code, flag.json?.error?.message]).toEqual([6, expect.stringMatching(/^--schema is set but empty/)]);
     expect(await readdir(root)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("a home that cannot be used is exit 6 naming it and why, at once", () => {
@@ -223,6 +223,6 @@ describe("a home that cannot be used is exit 6 naming it and why, at once", () =
       const ok = await runCli(["login", "--json", "--token", token], { env: { ...env, SSELFIE_HOME: home }, umask: 0o000 });
       expect(ok.code, ok.stderr).toBe(0);
       expect(notPrivate(await modesUnder(home))).toEqual([]);
-    });
+    }, 120_000);
   });
 });
