@@ -20,6 +20,7 @@ import { preparedName, positionWidth } from "./image-names.js";
 import { resolvePrepareLimits, type PrepareLimits } from "./limits.js";
 import { isPrepareOutputFile } from "./output-files.js";
 import { prepareImage } from "./prepare-image.js";
+import { count } from "../plural.js";
 import type {
   DatasetChecks,
   DatasetProblem,
@@ -298,8 +299,8 @@ export async function prepareImageSet(inputPath: string, options: PrepareSetOpti
         problem(
           "TOO_FEW_IMAGES",
           usable.length === all.length
-            ? `the set holds ${usable.length} usable photo${usable.length === 1 ? "" : "s"}; the trainer needs at least ${limits.minImages}: add more`
-            : `only ${usable.length} of its ${all.length} files are usable photos; the trainer needs at least ${limits.minImages}: fix or replace the others`,
+            ? `the set holds ${count(usable.length, "usable photo")}; the trainer needs at least ${limits.minImages}: add more`
+            : `only ${usable.length} of its ${count(all.length, "file")} ${usable.length === 1 ? "is a usable photo" : "are usable photos"}; the trainer needs at least ${limits.minImages}: fix or replace the others`,
         ),
       );
     }

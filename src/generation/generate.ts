@@ -47,6 +47,7 @@ import { checkLockedInput } from "./input-schema.js";
 import { preparePrompt } from "./prompt.js";
 import { integrityViolation, lookUpUserModel, type UserModelRef } from "./resolve-model.js";
 import { loadInputSchema } from "./version-schema.js";
+import { count } from "../plural.js";
 
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 export const DEFAULT_GENERATION_TIMEOUT_MS = 10 * 60_000;
@@ -260,7 +261,7 @@ async function lookForLostPrediction(
       await recordAttached(ctx, actor, row, search);
       return { prediction: search.prediction, said: `found ${search.prediction.id}` };
     }
-    if (search.outcome === "none") return { said: `none was listed among the newest ${search.examined} predictions` };
+    if (search.outcome === "none") return { said: `none was listed among the newest ${count(search.examined, "prediction")}` };
     return { said: `the predictions listed could not be told apart (${search.outcome})` };
   } catch (err) {
     return { said: `the predictions could not be listed (${err instanceof Error ? err.message : String(err)})` };

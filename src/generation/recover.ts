@@ -13,6 +13,7 @@ import { GUIDANCE_KEYS } from "../locked.js";
 import type { Prediction } from "../replicate/schemas.js";
 import { checkRecordedRequest, recordAttached, searchCreatedPrediction, SEARCH_WINDOW_MS } from "./find-prediction.js";
 import { followPrediction, type GenerateOptions, type GenerationResult } from "./generate.js";
+import { count } from "../plural.js";
 
 /**
  * "Nothing was created" is recorded only this long after the record: until then a create held up
@@ -112,7 +113,7 @@ export async function findLostPrediction(ctx: SselfieContext, actor: string | nu
   const hour = SEARCH_WINDOW_MS / 60_000;
   if (!search.complete) {
     const why = search.limitReached
-      ? `the search stopped after the newest ${search.examined} predictions, before reaching the hour before it was recorded`
+      ? `the search stopped after the newest ${count(search.examined, "prediction")}, before reaching the hour before it was recorded`
       : `prediction${search.inputsDeleted.length > 1 ? "s" : ""} ${search.inputsDeleted.join(", ")} of ${row.version_ref} ` +
         `can no longer be compared: Replicate deleted their input an hour after they ran`;
     return refuse(
@@ -127,7 +128,7 @@ export async function findLostPrediction(ctx: SselfieContext, actor: string | nu
 
   const reason =
     `The create call made nothing: no prediction of ${row.version_ref} with this input exists at Replicate ` +
-    `(${search.examined} predictions read, back to ${hour} min before it was recorded).`;
+    `(${count(search.examined, "prediction")} read, back to ${hour} min before it was recorded).`;
   const settled = await markGenerationNotCreated(ctx.db, ctx.db.s, row.id, { status: "failed", error: reason, recordedAtLeastMsAgo: SETTLE_AFTER_MS });
   if (!settled) {
     const now = await getGeneration(ctx.db, ctx.db.s, row.id);

@@ -1,6 +1,7 @@
 import { AUDIT_RULES, InvalidInputError, toSarif, validateUserId, type AuditProgress, type AuditReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
+import { count } from "../plural.js";
 import { parseReportFormat, type ReportFormat } from "../report-format.js";
 
 declare const __SSELFIE_VERSION__: string;
@@ -29,15 +30,15 @@ function worthShowing(p: AuditProgress): boolean {
 function renderText(report: AuditReport, out: Output): string {
   const c = report.checked;
   const what =
-    `${report.scope.userId ? `user ${report.scope.userId}` : `${number(c.users)} users`} ` +
-    `(${number(c.models)} models, ${number(c.trainings)} trainings, ${number(c.generations)} generations` +
-    `${c.remoteModels === undefined ? "" : `; ${number(c.remoteModels)} models checked at Replicate`})`;
+    `${report.scope.userId ? `user ${report.scope.userId}` : count(c.users, "user")} ` +
+    `(${count(c.models, "model")}, ${count(c.trainings, "training")}, ${count(c.generations, "generation")}` +
+    `${c.remoteModels === undefined ? "" : `; ${count(c.remoteModels, "model")} checked at Replicate`})`;
   const lines: string[] = [];
   if (report.ok) {
     lines.push(`${out.green("✓")} Compliant: ${what}.`);
   } else {
     const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
-    lines.push(`${out.red("✗")} ${number(total)} violation${total === 1 ? "" : "s"} in ${what}.`);
+    lines.push(`${out.red("✗")} ${count(total, "violation")} in ${what}.`);
     for (const rule of AUDIT_RULES) {
       const n = report.counts[rule.id];
       if (!n) continue;

@@ -2,6 +2,7 @@ import { validateUserId, type EraseProgress, type EraseUserResult } from "../../
 import type { CliCommand } from "../command.js";
 import { EXIT } from "../exit-codes.js";
 import type { Output } from "../output.js";
+import { count } from "../plural.js";
 
 /** The contract's erase document: exactly these fields. */
 export function erasePayload(r: EraseUserResult) {
@@ -19,11 +20,11 @@ function progressText(p: EraseProgress): string {
     case "model":
       return "Deleted the model…";
     case "files":
-      return `Deleted ${p.deleted} training upload(s)…`;
+      return `Deleted ${count(p.deleted, "training upload")}…`;
     case "local-files":
-      return `Deleted ${p.deleted} local output file(s)…`;
+      return `Deleted ${count(p.deleted, "local output file")}…`;
     case "rows":
-      return `Deleted ${p.deleted} row(s)…`;
+      return `Deleted ${count(p.deleted, "row")}…`;
   }
 }
 
@@ -33,7 +34,7 @@ export function describeErase(r: EraseUserResult, out: Output): string {
     r.status === "erased"
       ? `${out.green("✓")} User ${r.userId} is erased.`
       : `${out.red("…")} User ${r.userId} is not erased yet: Replicate is still deleting. Run \`sselfie erase --user ${r.userId} --yes\` again.`,
-    `Deleted: ${d.versions} version(s), ${d.model ? "the model" : "no model"}, ${d.files} upload(s), ${d.localFiles} local file(s), ${d.rows} row(s).`,
+    `Deleted: ${count(d.versions, "version")}, ${d.model ? "the model" : "no model"}, ${count(d.files, "upload")}, ${count(d.localFiles, "local file")}, ${count(d.rows, "row")}.`,
   ];
   if (r.remaining.length > 0) {
     lines.push("Remaining (sselfie cannot remove these):");

@@ -9,6 +9,7 @@ import {
   type GenerationResult,
 } from "../../index.js";
 import type { CliCommand } from "../command.js";
+import { count } from "../plural.js";
 
 export interface GenerateCliOptions {
   userId: string;
@@ -24,7 +25,7 @@ function describe(p: GenerationProgress): string {
     case "waiting":
       return `Prediction ${p.predictionId} is ${p.status}…`;
     case "downloading":
-      return `Downloading ${p.count} image${p.count === 1 ? "" : "s"}…`;
+      return `Downloading ${count(p.count, "image")}…`;
   }
 }
 

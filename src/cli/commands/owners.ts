@@ -1,6 +1,7 @@
 import { validateAddOwner, validateOwnerName, type AddOwnerParams, type Owner } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
+import { count } from "../plural.js";
 
 function ownerLine(out: Output, o: Owner): string {
   const state = o.full ? out.red("full at Replicate") : o.status === "draining" ? out.yellow("draining") : out.green("active");
@@ -24,7 +25,7 @@ export const ownersAddCommand: CliCommand<Required<AddOwnerParams>> = {
       payload: owner,
       text: () =>
         [
-          `${out.green("✓")} Added owner ${out.bold(owner.name)}: up to ${owner.capacity} users, token read from ${owner.tokenEnv}.`,
+          `${out.green("✓")} Added owner ${out.bold(owner.name)}: up to ${count(owner.capacity, "user")}, token read from ${owner.tokenEnv}.`,
           `New users are placed on added owners only; users already placed keep their owner.`,
           `Every process that serves this owner's users needs ${owner.tokenEnv} in its environment.`,
         ].join("\n"),
@@ -57,7 +58,7 @@ export const ownersDrainCommand: CliCommand<{ name: string }> = {
     const owner = await sselfie.owners.drain(o, { actor: principal!.name });
     return {
       payload: owner,
-      text: () => `${out.green("✓")} Owner ${owner.name} is draining: it keeps its ${owner.used} users and gets no new ones.`,
+      text: () => `${out.green("✓")} Owner ${owner.name} is draining: it keeps its ${count(owner.used, "user")} and gets no new ones.`,
     };
   },
 };

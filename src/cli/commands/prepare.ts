@@ -1,5 +1,6 @@
 import { InvalidInputError, type PrepareResult } from "../../index.js";
 import type { CliCommand } from "../command.js";
+import { count } from "../plural.js";
 import { bar, type Output } from "../output.js";
 
 export interface PrepareCliOptions {
@@ -30,7 +31,7 @@ function describe(r: PrepareResult, out: Output): string {
   lines.push("");
   lines.push(
     r.ok
-      ? `${out.green("✓")} ${r.count} photos ready to train (zip of ${(r.summary.zipBytes / 1_000_000).toFixed(1)} MB).`
+      ? `${out.green("✓")} ${count(r.count, "photo")} ready to train (zip of ${(r.summary.zipBytes / 1_000_000).toFixed(1)} MB).`
       : `${out.red("✗")} The set cannot be trained as it is: fix the problems above and run again.`,
   );
   lines.push(`  Written to ${r.outDir}: the prepared photos, manifest.json and contact-sheet.png`);

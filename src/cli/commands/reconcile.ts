@@ -1,6 +1,7 @@
 import type { ReconcileReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
+import { count } from "../plural.js";
 
 /** The contract's reconcile document: exactly these fields. */
 export function reconcilePayload(r: ReconcileReport) {
@@ -14,7 +15,7 @@ export function describeReconcile(r: ReconcileReport, out: Output): string {
   ];
   if (r.errors.length === 0) lines.push(`${out.green("✓")} Nothing else is left unfinished that can be finished now.`);
   else {
-    lines.push(`${out.red("✗")} ${r.errors.length} item${r.errors.length === 1 ? "" : "s"} could not be finished (the next run tries again):`);
+    lines.push(`${out.red("✗")} ${count(r.errors.length, "item")} could not be finished (the next run tries again):`);
     for (const e of r.errors) lines.push(`  ${e.kind} #${e.id} (user ${e.userId}) [${e.code}] ${e.message}`);
   }
   return lines.join("\n");
@@ -36,7 +37,7 @@ export const reconcileCommand: CliCommand<Record<string, never>> = {
           actor: principal?.name ?? null,
           signal,
           onProgress: (p) =>
-            progress?.update(`Reconciling… ${p.trainings.checked} trainings, ${p.generations.checked} generations checked`),
+            progress?.update(`Reconciling… ${count(p.trainings.checked, "training")}, ${count(p.generations.checked, "generation")} checked`),
         },
       );
       if (signal.aborted) throw signal.reason;

@@ -1,6 +1,7 @@
 import { SCAN_RULES, USE_THE_SDK, toScanSarif, type ScanReport } from "../../index.js";
 import type { CliCommand } from "../command.js";
 import type { Output } from "../output.js";
+import { count } from "../plural.js";
 import { parseReportFormat, type ReportFormat } from "../report-format.js";
 
 declare const __SSELFIE_VERSION__: string;
@@ -9,8 +10,6 @@ export interface ScanCliOptions {
   paths: string[];
   format: ReportFormat;
 }
-
-const count = (n: number, what: string) => `${n.toLocaleString("en-US")} ${what}${n === 1 ? "" : "s"}`;
 
 function renderText(report: ScanReport, out: Output): string {
   const lines = report.findings.map((f) => `${f.file}:${f.line}:${f.column} ${out.bold(f.rule)} ${f.message}`);
@@ -43,7 +42,7 @@ export const scanCommand: CliCommand<ScanCliOptions> = {
     try {
       report = await sselfie.scan(
         { paths: o.paths },
-        { signal, onProgress: (p) => progress.update(`Scanning: ${p.files.toLocaleString("en-US")} files, ${p.done.toLocaleString("en-US")} checked…`) },
+        { signal, onProgress: (p) => progress.update(`Scanning: ${count(p.files, "file")}, ${p.done.toLocaleString("en-US")} checked…`) },
       );
     } finally {
       progress.stop();
