@@ -27,6 +27,17 @@ const fileSchema = z
   .strict();
 export type ConfigFile = z.infer<typeof fileSchema>;
 
+/** One check, one message: a value that is no URL at all and an ftp:// one are refused alike. */
+const HTTP_URL = "must be an http(s) URL (e.g. https://example.com/path)";
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(value);
+    return (protocol === "http:" || protocol === "https:") && hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 const configSchema = z.object({
   home: z.string().min(1),
   databaseUrl: z
@@ -42,8 +53,8 @@ const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a Replicate account or organisation name")
     .optional(),
-  replicateBaseUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)"),
-  webhookUrl: z.string().url("must be an http(s) URL").refine((v) => /^https?:\/\//.test(v), "must be http(s)").optional(),
+  replicateBaseUrl: z.string().refine(isHttpUrl, HTTP_URL),
+  webhookUrl: z.string().refine(isHttpUrl, HTTP_URL).optional(),
   /** USD per GPU second, an exact decimal string (costs are `numeric`, never floats). */
   pricePerSecond: z.string().refine((v) => {
     try {
