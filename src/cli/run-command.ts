@@ -51,7 +51,8 @@ export async function runCommand<O>(
     void sselfie.close().finally(() => process.exit(exitFor(signal)));
     setTimeout(() => process.exit(exitFor(signal)), 2_000).unref();
   };
-  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  // Named here: ora re-emits a Ctrl-C typed on a TTY as process.emit("SIGINT"), with no argument.
+  process.on("SIGINT", () => onSignal("SIGINT")).on("SIGTERM", () => onSignal("SIGTERM"));
   try {
     let principal = null;
     if (command.scope !== null) {
