@@ -86,6 +86,7 @@ export {
 } from "./locked.js";
 export { SCOPES, type Scope } from "./operators/tokens.js";
 export { validateOperatorName, validateScopes } from "./operators/operators.js";
+export { quoteValue, QUOTED_MAX_CHARACTERS } from "./quote-value.js";
 export { validateOwnerName, validateTokenEnv, validateCapacity, validateAddOwner } from "./owners/owners.js";
 export { STEPS_MIN, STEPS_MAX, validateSteps } from "./training/index.js";
 export { preparePrompt, PROMPT_MAX_LENGTH, type PreparedPrompt } from "./generation/index.js";

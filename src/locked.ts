@@ -4,6 +4,7 @@
  */
 import { createHash, randomInt } from "node:crypto";
 import { InvalidInputError } from "./errors.js";
+import { quoteValue, shortValue } from "./quote-value.js";
 
 export const TRAINER_OWNER = "ostris";
 export const TRAINER_NAME = "flux-dev-lora-trainer";
@@ -23,9 +24,9 @@ export function validateUserId(userId: unknown): string {
   }
   if (userId.length > USER_ID_MAX_LENGTH || !USER_ID_PATTERN.test(userId)) {
     throw new InvalidInputError(
-      `Invalid user id ${JSON.stringify(userId)}: use 1-${USER_ID_MAX_LENGTH} lowercase letters and digits, ` +
+      `Invalid user id ${quoteValue(userId)}: use 1-${USER_ID_MAX_LENGTH} lowercase letters and digits, ` +
         `optionally separated by single ".", "_" or "-" (it becomes the Replicate model name "<id>${MODEL_SUFFIX}").`,
-      { userId },
+      { userId: shortValue(userId) },
     );
   }
   return userId;
@@ -74,8 +75,8 @@ export function randomSeed(): number {
 export function validateSeed(seed: unknown): number {
   const n = typeof seed === "string" && /^\d+$/.test(seed.trim()) ? Number(seed.trim()) : seed;
   if (typeof n !== "number" || !Number.isInteger(n) || n < SEED_MIN || n > SEED_MAX) {
-    throw new InvalidInputError(`Invalid seed ${JSON.stringify(seed)}: use a whole number from ${SEED_MIN} to ${SEED_MAX}.`, {
-      seed,
+    throw new InvalidInputError(`Invalid seed ${quoteValue(seed)}: use a whole number from ${SEED_MIN} to ${SEED_MAX}.`, {
+      seed: shortValue(seed),
     });
   }
   return n;

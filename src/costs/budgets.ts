@@ -8,6 +8,7 @@ import { appendEvent } from "../db/operator-events.js";
 import { getBudgetRow, getSpendingState, upsertBudget } from "../db/spending.js";
 import { InvalidInputError } from "../errors.js";
 import { validateUserId } from "../locked.js";
+import { quoteValue, shortValue } from "../quote-value.js";
 
 /** The subject of the default budget in the `budgets` table. */
 const DEFAULT_SUBJECT = "*";
@@ -48,8 +49,8 @@ export function validateUsd(value: unknown): string {
   const text = typeof value === "number" && Number.isFinite(value) ? String(value) : typeof value === "string" ? value.trim() : "";
   if (!AMOUNT.test(text) || Number(text) > BUDGET_MAX_USD) {
     throw new InvalidInputError(
-      `Invalid --usd ${JSON.stringify(value)}: use an amount in USD from 0 to ${BUDGET_MAX_USD}, with at most 6 decimals (e.g. 25 or 2.50).`,
-      { usd: value },
+      `Invalid --usd ${quoteValue(value)}: use an amount in USD from 0 to ${BUDGET_MAX_USD}, with at most 6 decimals (e.g. 25 or 2.50).`,
+      { usd: shortValue(value) },
     );
   }
   return text;

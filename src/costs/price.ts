@@ -4,6 +4,7 @@
  * that a later price change applies to new records only.
  */
 import { ConfigError } from "../errors.js";
+import { quoteValue } from "../quote-value.js";
 
 /** Replicate's list price of `gpu-h100`, the hardware of every user model and of the trainer. */
 export const DEFAULT_PRICE_PER_SECOND = "0.001525";
@@ -19,7 +20,7 @@ export function validatePricePerSecond(value: unknown, setting = "SSELFIE_PRICE_
   const text = typeof value === "number" && Number.isFinite(value) ? String(value) : typeof value === "string" ? value.trim() : "";
   if (!DECIMAL.test(text) || Number(text) <= 0 || Number(text) > 1) {
     throw new ConfigError(
-      `${setting} must be a price in USD per second above 0 and at most 1, written as a decimal (e.g. ${DEFAULT_PRICE_PER_SECOND} for gpu-h100); got ${JSON.stringify(value)}.`,
+      `${setting} must be a price in USD per second above 0 and at most 1, written as a decimal (e.g. ${DEFAULT_PRICE_PER_SECOND} for gpu-h100); got ${quoteValue(value)}.`,
       { setting },
       "INVALID_PRICE",
     );

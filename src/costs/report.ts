@@ -11,6 +11,7 @@
 import type { Queryable } from "../db/types.js";
 import { InvalidInputError } from "../errors.js";
 import { validateUserId } from "../locked.js";
+import { quoteValue, shortValue } from "../quote-value.js";
 
 export interface CostsParams {
   /** Only this user's trainings and generations. */
@@ -46,8 +47,8 @@ export function validateSince(value: unknown): Date {
   const date = DATE.test(text) ? new Date(`${text}T00:00:00Z`) : DATE_TIME.test(text) ? new Date(text) : null;
   if (!date || Number.isNaN(date.getTime()) || (DATE.test(text) && date.toISOString().slice(0, 10) !== text)) {
     throw new InvalidInputError(
-      `Invalid --since ${JSON.stringify(value)}: use a date (2026-11-01, midnight UTC) or an ISO 8601 instant with its offset (2026-11-01T09:00:00Z).`,
-      { since: value },
+      `Invalid --since ${quoteValue(value)}: use a date (2026-11-01, midnight UTC) or an ISO 8601 instant with its offset (2026-11-01T09:00:00Z).`,
+      { since: shortValue(value) },
     );
   }
   return date;

@@ -27,6 +27,7 @@ import {
   tokenHint,
   type Scope,
 } from "./tokens.js";
+import { quoteValue } from "../quote-value.js";
 
 export interface Operator {
   name: string;
@@ -65,7 +66,7 @@ function toOperator(row: OperatorRow): Operator {
 export function validateOperatorName(name: unknown): string {
   if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
     throw new InvalidInputError(
-      `Invalid operator name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, ".", "_" or "-".`,
+      `Invalid operator name ${quoteValue(name)}: use 1-63 lowercase letters, digits, ".", "_" or "-".`,
     );
   }
   return name;
@@ -76,7 +77,7 @@ export function validateScopes(value: string | readonly string[]): Scope[] {
   const bad = invalidScopes(scopes);
   if (scopes.length === 0 || bad.length) {
     throw new InvalidInputError(
-      `Invalid scopes ${JSON.stringify(bad.length ? bad : value)}: choose from ${SCOPES.join(", ")} (comma-separated).`,
+      `Invalid scopes ${quoteValue(bad.length ? bad.join(",") : value)}: choose from ${SCOPES.join(", ")} (comma-separated).`,
     );
   }
   return scopes;

@@ -19,6 +19,7 @@ import {
   type OwnerStatus,
 } from "../db/owners.js";
 import { ConfigError, InvalidInputError, ReplicateError, StateError } from "../errors.js";
+import { quoteValue, shortValue } from "../quote-value.js";
 
 /** A Replicate account or organisation name (as REPLICATE_OWNER accepts it). */
 const OWNER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -56,8 +57,8 @@ export interface OwnerCallOptions {
 export function validateOwnerName(name: unknown): string {
   if (typeof name !== "string" || !OWNER_NAME.test(name)) {
     throw new InvalidInputError(
-      `Invalid owner ${JSON.stringify(name)}: give the Replicate account or organisation name (letters, digits, "_" or "-").`,
-      { owner: name },
+      `Invalid owner ${quoteValue(name)}: give the Replicate account or organisation name (letters, digits, "_" or "-").`,
+      { owner: shortValue(name) },
     );
   }
   return name;
@@ -78,8 +79,8 @@ export function validateCapacity(capacity: unknown): number {
   if (capacity === undefined) return DEFAULT_OWNER_CAPACITY;
   const n = typeof capacity === "string" && /^\d+$/.test(capacity.trim()) ? Number(capacity) : capacity;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_OWNER_CAPACITY) {
-    throw new InvalidInputError(`Invalid capacity ${JSON.stringify(capacity)}: give a whole number of users from 1 to ${MAX_OWNER_CAPACITY}.`, {
-      capacity,
+    throw new InvalidInputError(`Invalid capacity ${quoteValue(capacity)}: give a whole number of users from 1 to ${MAX_OWNER_CAPACITY}.`, {
+      capacity: shortValue(capacity),
     });
   }
   return n;

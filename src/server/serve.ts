@@ -10,6 +10,7 @@ import { InvalidInputError } from "../errors.js";
 import { DEFAULT_RECHECK_AFTER_MS, reconcile, type ReconcileReport } from "../reconcile/index.js";
 import { handleReplicateWebhook, verifyReplicateWebhook } from "../webhooks/index.js";
 import { buildWebhookApp, type DeliveryCounts, type LogEntry } from "./webhook-app.js";
+import { quoteValue, shortValue } from "../quote-value.js";
 
 export const DEFAULT_SERVE_HOST = "127.0.0.1";
 export const DEFAULT_SERVE_PORT = 8080;
@@ -50,10 +51,10 @@ export function validateServeParams(params: ServeParams): Required<ServeParams> 
   const port = params.port ?? DEFAULT_SERVE_PORT;
   const every = params.reconcileEveryMs ?? DEFAULT_RECONCILE_EVERY_MS;
   if (typeof host !== "string" || !/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) {
-    throw new InvalidInputError(`Invalid host ${JSON.stringify(host)}: give a host name or an IP address.`, { host });
+    throw new InvalidInputError(`Invalid host ${quoteValue(host)}: give a host name or an IP address.`, { host: shortValue(host) });
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidInputError(`Invalid port ${JSON.stringify(port)}: give 0 (any free port) to 65535.`, { port });
+    throw new InvalidInputError(`Invalid port ${quoteValue(port)}: give 0 (any free port) to 65535.`, { port });
   }
   if (!Number.isFinite(every) || every < 0 || every > 7 * 24 * 3_600_000) {
     throw new InvalidInputError(`Invalid reconcile interval ${every} ms: give 0 (off) or a positive time up to a week.`, { every });

@@ -4,6 +4,7 @@
  * Everything else is left to the trainer's defaults (autocaption on, rank 16, lr 4e-4, ...).
  */
 import { InvalidInputError } from "../errors.js";
+import { quoteValue, shortValue } from "../quote-value.js";
 
 /** Below 100 steps a LoRA learns nothing useful; 6000 is the trainer's own maximum. */
 export const STEPS_MIN = 100;
@@ -13,8 +14,8 @@ export function validateSteps(steps: unknown): number {
   const n = typeof steps === "string" && /^\d+$/.test(steps.trim()) ? Number(steps.trim()) : steps;
   if (typeof n !== "number" || !Number.isInteger(n) || n < STEPS_MIN || n > STEPS_MAX) {
     throw new InvalidInputError(
-      `Invalid steps ${JSON.stringify(steps)}: use a whole number from ${STEPS_MIN} to ${STEPS_MAX} (the trainer's default is 1000).`,
-      { steps },
+      `Invalid steps ${quoteValue(steps)}: use a whole number from ${STEPS_MIN} to ${STEPS_MAX} (the trainer's default is 1000).`,
+      { steps: shortValue(steps) },
     );
   }
   return n;

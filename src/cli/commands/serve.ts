@@ -1,16 +1,16 @@
-import { InvalidInputError, validateServeParams, type LogEntry, type ServeParams } from "../../index.js";
+import { InvalidInputError, quoteValue, validateServeParams, type LogEntry, type ServeParams } from "../../index.js";
 import type { CliCommand } from "../command.js";
 
 function parsePort(v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^\d{1,5}$/.test(v)) throw new InvalidInputError(`--port must be a whole number from 0 to 65535, not ${JSON.stringify(v)}.`);
+  if (typeof v !== "string" || !/^\d{1,5}$/.test(v)) throw new InvalidInputError(`--port must be a whole number from 0 to 65535, not ${quoteValue(v)}.`);
   return Number(v);
 }
 
 function parseMinutes(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "string" || !/^\d+(\.\d+)?$/.test(v)) {
-    throw new InvalidInputError(`--reconcile-every must be a number of minutes (0 turns it off), not ${JSON.stringify(v)}.`);
+    throw new InvalidInputError(`--reconcile-every must be a number of minutes (0 turns it off), not ${quoteValue(v)}.`);
   }
   return Math.round(Number(v) * 60_000);
 }
