@@ -92,6 +92,60 @@ describe("trigger words in a prompt", () => {
     expect(refusal(() => preparePrompt("42", "a username on screen")).details).toMatchObject({ otherTriggerWords: ["username"] });
   });
 
+  // The rule by pattern (docs/cli.md, generate): for user 42, every token that names a user id
+  // other than 42 is refused, whether that user exists or not; spaced forms count when a digit follows.
+  it.each([
+    ["user4 at the beach", ["user4"]],
+    ["user420 at the beach", ["user420"]],
+    ["user 43 at the beach", ["user43"]],
+    ["USER43 at the beach", ["user43"]],
+    ["user_43 at the beach", ["user43"]],
+    ["user-43 at the beach", ["user43"]],
+    ["user.43 at the beach", ["user43"]],
+    ["user #43 at the beach", ["user43"]],
+    ["user   43", ["user43"]],
+    ["Ｕｓｅｒ　４３", ["user43"]],
+    ["user 4-b", ["user4-b"]],
+    ["user42 with user 7", ["user7"]],
+    ["user 42nd street", ["user42nd"]],
+    ["users at a desk", ["users"]],
+    ["user 1 and user 2", ["user1", "user2"]],
+  ])("for user 42, %j is refused as naming %j", (prompt, words) => {
+    const err = refusal(() => preparePrompt("42", prompt));
+    expect(err.code).toBe("INVALID_PROMPT");
+    expect(err.details).toEqual({ userId: "42", otherTriggerWords: words });
+    expect(err.message).toContain("whether or not such a user exists");
+    expect(err.message).toContain('may name only "user42"');
+  });
+
+  it.each([
+    ["user42 at the beach", "user42 at the beach"],
+    ["user 42 at the beach", "user42, user 42 at the beach"],
+    ["user_42 at the beach", "user42, user_42 at the beach"],
+    ["USER42 at the beach", "user42, USER42 at the beach"],
+    ["a user at a desk", "user42, a user at a desk"],
+    ["the user smiles", "user42, the user smiles"],
+    ["user's portrait", "user42, user's portrait"],
+    ["superuser7 console", "user42, superuser7 console"],
+    ["user, 7 dogs", "user42, user, 7 dogs"],
+    ["user: 7 dogs", "user42, user: 7 dogs"],
+    ["42 balloons", "user42, 42 balloons"],
+  ])("for user 42, %j is accepted as %j", (prompt, sent) => {
+    expect(preparePrompt("42", prompt).prompt).toBe(sent);
+  });
+
+  it("the rule does not depend on which users exist: the refusal of user4 and of user99999 read alike", () => {
+    const a = refusal(() => preparePrompt("42", "user4 smiling")).message;
+    const b = refusal(() => preparePrompt("42", "user99999 smiling")).message;
+    expect(a.replace('"user4"', "X")).toBe(b.replace('"user99999"', "X"));
+  });
+
+  it("a very long token is quoted cut short", () => {
+    const err = refusal(() => preparePrompt("42", `user${"7".repeat(900)} at the beach`));
+    expect(err.message).toContain(`"user${"7".repeat(36)}…" (904 characters)`);
+    expect(err.message.length).toBeLessThan(500);
+  });
+
   it("validates the user id too", () => {
     expect(refusal(() => preparePrompt("Bad Id", "x")).code).toBe("INVALID_INPUT");
   });
