@@ -13,9 +13,15 @@ export function preparationFailed(source: string, report: PrepareReport): Invali
     ...report.problems.map((p) => ({ file: source, code: p.code, message: p.message })),
   ];
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  const lines = problems.map((p) => `  ${p.file}: ${p.message}`);
+  // A set's own problems already name the source ("./x does not exist").
+  const lines = [
+    ...report.images.flatMap((image) => image.problems.map((p) => `  ${image.source}: ${p.message}`)),
+    ...report.problems.map((p) => `  ${p.message}`),
+  ];
+  // A contact sheet helps only when there are photos to show.
+  const hint = report.images.length > 0 ? ` (run \`sselfie prepare --images ${source}\` to see them on a contact sheet)` : "";
   return new InvalidInputError(
-    `${count} with the photos in ${source} (run \`sselfie prepare --images ${source}\` to see them on a contact sheet):\n${lines.join("\n")}`,
+    `${count} with the photos in ${source}${hint}:\n${lines.join("\n")}`,
     { source, problems, report },
     INVALID_IMAGES,
   );
