@@ -95,28 +95,57 @@ export class Output {
     this.stderr.write(`${this.yellow("Warning:")} ${message}\n`);
   }
 
-  /** A spinner on a TTY; plain, rate-limited lines otherwise; nothing with --json. */
+  /**
+   * A spinner on a TTY whose width is known; plain lines otherwise (off a TTY, or a terminal that
+   * reports 0 or no columns, where a spinner cannot know how many lines to clear); nothing with --json.
+   */
   async progress(text: string): Promise<Progress> {
     if (this.json) return { update() {}, stop() {} };
-    if (!this.interactive) {
-      let last = "";
-      const line = (t: string) => {
-        if (t !== last) this.stderr.write(`${t}\n`);
-        last = t;
-      };
-      line(text);
-      return { update: line, stop: (t) => t && line(t) };
-    }
+    if (!this.interactive || !usableColumns(this.stderr.columns)) return this.lines(text);
     const { default: ora } = await import("ora");
     const spinner: Ora = ora({ text, stream: this.stderr, color: "cyan", isEnabled: true }).start();
+    let fallback: Progress | undefined;
     return {
       update: (t) => {
+        if (fallback) return fallback.update(t);
+        // The terminal may be resized to nothing while the spinner runs: leave it for plain lines.
+        if (!usableColumns(this.stderr.columns)) {
+          spinner.stop();
+          fallback = this.lines(t);
+          return;
+        }
         spinner.text = t;
       },
-      stop: (t) => (t ? spinner.stopAndPersist({ text: t, symbol: "" }) : spinner.stop()),
+      stop: (t) => {
+        if (fallback) return fallback.stop(t);
+        if (t) spinner.stopAndPersist({ text: t, symbol: "" });
+        else spinner.stop();
+      },
     };
   }
+
+  /** Progress as plain lines on stderr, each one once: no cursor movement. */
+  private lines(text: string): Progress {
+    let last = "";
+    const line = (t: string) => {
+      if (t !== last) this.stderr.write(`${t}\n`);
+      last = t;
+    };
+    line(text);
+    return { update: line, stop: (t) => t && line(t) };
+  }
 }
+
+/**
+ * Whether a terminal's width can drive a spinner. The spinner counts the lines it must clear as
+ * text width / columns: 0 columns (some CI pseudo-terminals, `script` without a size, editor
+ * shells) made that count infinite, a loop of cursor-up writes that never yielded, not even to SIGTERM.
+ */
+export function usableColumns(columns: number | undefined): boolean {
+  return typeof columns === "number" && Number.isInteger(columns) && columns >= MIN_SPINNER_COLUMNS && columns <= MAX_SPINNER_COLUMNS;
+}
+const MIN_SPINNER_COLUMNS = 20;
+const MAX_SPINNER_COLUMNS = 10_000;
 
 /** A text progress bar for training steps: `[#####.....] 50% 500/1000`. */
 export function bar(step: number, total: number, width = 24): string {
