@@ -69,6 +69,16 @@ const configSchema = z.object({
    * record that nothing vouches for their photos, and `audit` reports each one.
    */
   identityCheck: z.boolean(),
+  /**
+   * SSELFIE_REPLICATE_TIMEOUT: seconds Replicate has to answer one attempt of a request (an upload
+   * gets more by its size), 0.1 to 600; unset: the gateway's 30.
+   */
+  replicateTimeoutMs: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+    .transform((v) => Math.round(Number(v) * 1000))
+    .refine((ms) => ms >= 100 && ms <= 600_000, "must be between 0.1 and 600 seconds")
+    .optional(),
 });
 export type SselfieConfig = Readonly<z.infer<typeof configSchema>>;
 
@@ -145,6 +155,7 @@ const SETTING_NAMES: Record<string, string> = {
   webhookUrl: "SSELFIE_WEBHOOK_URL",
   pricePerSecond: "SSELFIE_PRICE_PER_SECOND",
   identityCheck: "SSELFIE_IDENTITY_CHECK",
+  replicateTimeoutMs: "SSELFIE_REPLICATE_TIMEOUT",
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -211,6 +222,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     webhookUrl: nonEmpty(env.SSELFIE_WEBHOOK_URL),
     pricePerSecond: nonEmpty(env.SSELFIE_PRICE_PER_SECOND) ?? DEFAULT_PRICE_PER_SECOND,
     identityCheck: nonEmpty(env.SSELFIE_IDENTITY_CHECK) !== "off",
+    replicateTimeoutMs: nonEmpty(env.SSELFIE_REPLICATE_TIMEOUT),
   };
   const result = configSchema.safeParse(candidate);
   if (!result.success) {

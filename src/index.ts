@@ -40,6 +40,7 @@ export type { ReconcileCallOptions, ReconcileItemError, ReconcileProgress, Recon
 export type { ServeParams, ServeOptions, WebhookServer, DeliveryCounts, LogEntry } from "./server/index.js";
 export { validateServeParams, WEBHOOK_BODY_LIMIT_BYTES } from "./server/index.js";
 export type { AuditRule, Violation, UnverifiedModel } from "./audit/index.js";
+export type { ReplicateRetry } from "./replicate/retry-notice.js";
 
 export {
   loadConfig,

@@ -26,6 +26,8 @@ export class Output {
   private readonly stderr: NodeJS.WriteStream;
   private readonly color: boolean;
   private chalk: typeof import("chalk").default | undefined;
+  /** The spinner running now, if any: a notice is written above it. */
+  private spinner: Ora | undefined;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
@@ -96,6 +98,18 @@ export class Output {
   }
 
   /**
+   * Something the operator should know while a command waits (Replicate not answering, a retry):
+   * stderr, off a TTY and with --json too, since it never touches the JSON document on stdout. A
+   * running spinner is cleared for the line and drawn again under it.
+   */
+  notice(message: string): void {
+    const spinner = this.spinner;
+    if (spinner?.isSpinning) spinner.clear();
+    this.stderr.write(`${message}\n`);
+    if (spinner?.isSpinning) spinner.render();
+  }
+
+  /**
    * A spinner on a TTY whose width is known; plain lines otherwise (off a TTY, or a terminal that
    * reports 0 or no columns, where a spinner cannot know how many lines to clear); nothing with --json.
    */
@@ -104,6 +118,7 @@ export class Output {
     if (!this.interactive || !usableColumns(this.stderr.columns)) return this.lines(text);
     const { default: ora } = await import("ora");
     const spinner: Ora = ora({ text, stream: this.stderr, color: "cyan", isEnabled: true }).start();
+    this.spinner = spinner;
     let fallback: Progress | undefined;
     return {
       update: (t) => {
@@ -111,6 +126,7 @@ export class Output {
         // The terminal may be resized to nothing while the spinner runs: leave it for plain lines.
         if (!usableColumns(this.stderr.columns)) {
           spinner.stop();
+          this.spinner = undefined;
           fallback = this.lines(t);
           return;
         }
@@ -118,6 +134,7 @@ export class Output {
       },
       stop: (t) => {
         if (fallback) return fallback.stop(t);
+        this.spinner = undefined;
         if (t) spinner.stopAndPersist({ text: t, symbol: "" });
         else spinner.stop();
       },

@@ -32,6 +32,11 @@ export async function runCommand<O>(
     pricePerSecond: config.pricePerSecond,
     ...(config.identityCheck ? {} : { identityCheck: false as const }),
     onWarning: (message) => out.warn(message),
+    // Waiting on Replicate is said as it happens, on stderr, also off a TTY and with --json.
+    replicate: {
+      onRetry: (retry) => out.notice(retry.message),
+      ...(config.replicateTimeoutMs === undefined ? {} : { timeoutMs: config.replicateTimeoutMs }),
+    },
   });
   // Ctrl-C or SIGTERM during a long wait: a command that is not abortable releases the embedded
   // database and ends at once (exit 130 or 143, as shells report a signal). An abortable one is

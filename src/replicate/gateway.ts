@@ -10,6 +10,7 @@ import { ConfigError, InvalidInputError, type ReplicateError } from "../errors.j
 import { makeReplicateError, REPLICATE_ERROR_CODES, toReplicateError, type RequestContext } from "./error-mapping.js";
 import { createReplicateFetch, UPLOAD_MIN_BYTES_PER_SECOND } from "./http.js";
 import { createRedactor } from "./redact.js";
+import type { RetryListener } from "./retry-notice.js";
 import {
   AccountSchema,
   FileObjectSchema,
@@ -55,6 +56,11 @@ export interface ReplicateGatewayOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   userAgent?: string;
+  /**
+   * Told before the gateway waits to try a call again: what failed, which attempt comes next, how
+   * long until then, and a sentence saying so. For a caller to show what it is waiting for.
+   */
+  onRetry?: RetryListener;
 }
 
 export interface CreateTrainingParams {
@@ -120,6 +126,20 @@ function segment(kind: string, value: string, pattern = SEGMENT): string {
   return value;
 }
 
+/** A base URL fetch could never use is a configuration problem, said before any request. */
+function checkedBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`The Replicate base URL ${JSON.stringify(baseUrl)} is not a URL.`, { baseUrl });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`The Replicate base URL ${baseUrl} must be http(s), not ${url.protocol}`, { baseUrl });
+  }
+  return baseUrl;
+}
+
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -129,7 +149,7 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
     throw new ConfigError("A Replicate API token is required.", {}, "MISSING_REPLICATE_TOKEN");
   }
   const apiToken = options.apiToken.trim();
-  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const baseUrl = checkedBaseUrl((options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ""));
   const sleep = options.sleep ?? defaultSleep;
   const redact = createRedactor(apiToken);
   const http = createReplicateFetch({
@@ -142,6 +162,7 @@ export function createReplicateGateway(options: ReplicateGatewayOptions): Replic
     sleep,
     random: options.random ?? Math.random,
     redact,
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   });
 
   // The client is loaded on first use so that building a gateway costs nothing at CLI start-up.

@@ -12,7 +12,9 @@
  */
 import type { ReplicateError } from "../errors.js";
 import { errorFromStatus, makeReplicateError, REPLICATE_ERROR_CODES, type RequestContext } from "./error-mapping.js";
+import { permanentFailure } from "./permanent-failure.js";
 import type { Redactor } from "./redact.js";
+import { retryNotice, seconds, type ReplicateRetry, type RetryListener } from "./retry-notice.js";
 import { backoffMs, MAX_HINTED_WAIT_MS, rateLimitWait } from "./retry-policy.js";
 import { createSemaphore } from "./semaphore.js";
 
@@ -28,6 +30,8 @@ export interface ReplicateFetchOptions {
   random: () => number;
   redact: Redactor;
   now?: () => number;
+  /** Told before each wait for another attempt (see ReplicateRetry). */
+  onRetry?: RetryListener;
 }
 
 export interface ReplicateFetch {
@@ -90,6 +94,16 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
     }
     // An upload may be repeated too: a file that arrived twice is an orphan that costs nothing.
     // A DELETE is repeated too: deleting twice ends as once (the second is a 404, read as "gone").
+    const maxAttempts = opts.maxRetries + 1;
+    // Says what the caller waits for before every wait; a listener that throws changes nothing.
+    const retrying = async (what: string, reason: ReplicateRetry["reason"], attempts: number, waitMs: number) => {
+      try {
+        opts.onRetry?.(retryNotice(what, { method, path: url.pathname, reason, attempt: attempts + 1, maxAttempts, waitMs }));
+      } catch {
+        // the notice is for people; the call goes on
+      }
+      await opts.sleep(waitMs);
+    };
     const replayable = method === "GET" || method === "HEAD" || method === "DELETE" || (method === "POST" && /\/(cancel|files)\/?$/.test(url.pathname));
     const timeoutMs = timeoutFor(init, opts.timeoutMs, opts.uploadBytesPerSecond);
 
@@ -115,7 +129,7 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
             if (wait.hintedMs !== undefined) e.details.retryAfterMs = wait.hintedMs;
             throw e;
           }
-          await opts.sleep(wait.waitMs);
+          await retrying(`is rate-limiting ${method} ${url.pathname}`, "rate-limited", attempts, wait.waitMs);
           continue;
         }
         if (status >= 500) {
@@ -133,7 +147,7 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
             e.details.attempts = attempts;
             throw e;
           }
-          await opts.sleep(backoffMs(attempt, opts.random));
+          await retrying(`answered ${status} to ${method} ${url.pathname}`, "unavailable", attempts, backoffMs(attempt, opts.random));
           continue;
         }
         const rebuilt = new Response(nullBodyStatus(status) ? null : body, {
@@ -151,6 +165,14 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
       if (result.callerAborted && !result.timedOut) {
         throw err(replayable ? REPLICATE_ERROR_CODES.UNREACHABLE : REPLICATE_ERROR_CODES.OUTCOME_UNKNOWN, `${method} ${url.pathname} was aborted by the caller`, extra);
       }
+      const permanent = result.timedOut ? undefined : permanentFailure(result.error, network, url);
+      if (permanent) {
+        throw err(
+          REPLICATE_ERROR_CODES.UNREACHABLE,
+          `Could not reach Replicate for ${method} ${url.pathname}: ${permanent}. Not retried, as asking again cannot change that; check REPLICATE_BASE_URL (${opts.baseUrl}) and the network`,
+          { ...extra, permanent: true },
+        );
+      }
       const notSent = network !== undefined && NOT_SENT_CODES.has(network);
       if (!replayable && !notSent) {
         throw err(
@@ -162,7 +184,10 @@ export function createReplicateFetch(opts: ReplicateFetchOptions): ReplicateFetc
       if (attempt >= opts.maxRetries) {
         throw err(REPLICATE_ERROR_CODES.UNREACHABLE, `Could not reach Replicate: ${method} ${url.pathname} ${reason} (${attempts} attempts)`, extra);
       }
-      await opts.sleep(backoffMs(attempt, opts.random));
+      const what = result.timedOut
+        ? `has not answered ${method} ${url.pathname} for ${seconds(timeoutMs)}`
+        : `did not answer ${method} ${url.pathname} (${network ?? reason.replace(/^failed \((.*)\)$/, "$1")})`;
+      await retrying(what, result.timedOut ? "timeout" : "network", attempts, backoffMs(attempt, opts.random));
     }
   }
 

@@ -29,5 +29,6 @@ export { parseTrainingProgress, TRAINING_PROGRESS_PREFIX, type TrainingProgress 
 export { parseVersionRef, type VersionRef } from "./version-ref.js";
 export { REPLICATE_ERROR_CODES, type ReplicateErrorCode } from "./error-mapping.js";
 export { backoffMs, parseRateLimitReset, parseResetHint, parseRetryAfter, rateLimitWait } from "./retry-policy.js";
+export { type ReplicateRetry, type RetryListener } from "./retry-notice.js";
 export { createGatewayPool, type GatewayPool } from "./gateway-pool.js";
 export { isModelLimitRefusal } from "./model-limit.js";
