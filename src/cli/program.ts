@@ -41,7 +41,8 @@ export function buildProgram(hooks: ProgramHooks, version: string): Command {
       ]) +
         "\nEnvironment (the configuration table in README.md says what each does):\n" +
         "  SSELFIE_TOKEN, SSELFIE_HOME, DATABASE_URL, SSELFIE_SCHEMA, SSELFIE_WEBHOOK_URL, SSELFIE_PRICE_PER_SECOND,\n" +
-        "  REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, each added owner's --token-env, NO_COLOR\n" +
+        "  REPLICATE_API_TOKEN, REPLICATE_OWNER, REPLICATE_BASE_URL, SSELFIE_REPLICATE_TIMEOUT,\n" +
+        "  each added owner's --token-env, NO_COLOR\n" +
         "Exit codes: 0 ok, 1 failed outcome, 2 invalid input, 3 auth, 4 state, 5 Replicate, 6 config/database\n",
     );
 
