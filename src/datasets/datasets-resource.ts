@@ -2,9 +2,10 @@
  * `sselfie.datasets`: preparing a user's photos. Needs neither the database nor Replicate, so it
  * works on an SDK object created with `database: false` (what `sselfie prepare` uses).
  */
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { InvalidInputError } from "../errors.js";
+import { ConfigError, InvalidInputError } from "../errors.js";
+import { ensureDirectory } from "../fs-safety.js";
 import { drawContactSheet } from "./contact-sheet.js";
 import { CONTACT_SHEET_FILE, MANIFEST_FILE } from "./output-files.js";
 import { INVALID_IMAGES } from "./preparation-failed.js";
@@ -58,8 +59,30 @@ async function checkOutDir(outDir: string): Promise<{ path: string; exists: bool
     return { path, exists: true };
   } catch (err) {
     if ((err as { code?: string }).code === "ENOENT") return { path, exists: false };
-    throw err;
+    if (err instanceof InvalidInputError) throw err;
+    throw outDirUnwritable(path, err);
   }
+}
+
+/**
+ * The staging folder beside `outDir`, its parents made first. Folders are made one level at a time
+ * and every error ends it: Node's recursive mkdir never returned for a path under /proc.
+ */
+async function makeStaging(outPath: string): Promise<string> {
+  try {
+    await ensureDirectory(dirname(outPath));
+    return await mkdtemp(join(dirname(outPath), ".sselfie-prepare-"));
+  } catch (err) {
+    throw outDirUnwritable(outPath, err);
+  }
+}
+
+function outDirUnwritable(path: string, err: unknown): InvalidInputError {
+  return new InvalidInputError(
+    `Cannot write the prepared photos to ${path}: ${(err as Error).message}. Choose another folder (--out).`,
+    { outDir: path },
+    "OUTPUT_DIR_UNWRITABLE",
+  );
 }
 
 function outDirRefused(path: string, why: string): InvalidInputError {
@@ -79,8 +102,13 @@ export async function withPreparedSet<T>(
   options: DatasetsResourceOptions & PrepareOptions,
   use: (set: PreparedSet) => Promise<T>,
 ): Promise<T> {
-  await mkdir(options.tmpDir, { recursive: true });
-  const dir = await mkdtemp(join(options.tmpDir, "sselfie-prepare-"));
+  let dir: string;
+  try {
+    await ensureDirectory(options.tmpDir);
+    dir = await mkdtemp(join(options.tmpDir, "sselfie-prepare-"));
+  } catch (err) {
+    throw new ConfigError(`Cannot use the temporary folder ${options.tmpDir} (TMPDIR): ${(err as Error).message}.`, { tmpDir: options.tmpDir });
+  }
   try {
     const set = await prepareImageSet(requireImagesParam(images), {
       dir,
@@ -112,8 +140,7 @@ export function createDatasetsResource(resourceOptions: DatasetsResourceOptions)
       }
       const out = await checkOutDir(params.outDir);
       // Written beside the destination, then renamed into place: an interrupted run leaves nothing.
-      await mkdir(dirname(out.path), { recursive: true });
-      const staging = await mkdtemp(join(dirname(out.path), ".sselfie-prepare-"));
+      const staging = await makeStaging(out.path);
       try {
         const set = await prepareImageSet(images, {
           dir: staging,
