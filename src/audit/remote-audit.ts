@@ -165,6 +165,20 @@ function judgeTrainings(
       continue;
     }
     const output = remote.output?.version ?? null;
+    if (ref.status !== "completed") {
+      // Replicate finished it, but nobody asked since: the record is behind, not wrong. The fix
+      // is to read it, and the message says so for this very user.
+      findings.push({
+        rule: "remote.training-output",
+        ...base,
+        ...(output ? { versionRef: output } : {}),
+        message:
+          `Training ${ref.replicateTrainingId} succeeded on Replicate${output ? ` with output ${output}` : ""}, but is recorded as ` +
+          `"${ref.status}": its outcome was never read back${expected === null ? ", so no active version is recorded" : `, so the active version is still ${expected}`}. ` +
+          `Run \`sselfie status --user ${t.userId}\` (or \`sselfie reconcile\`) to record it.`,
+      });
+      return null;
+    }
     if (output !== expected) {
       findings.push({
         rule: "remote.training-output",

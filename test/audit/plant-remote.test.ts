@@ -128,6 +128,10 @@ forEachBackend((backend) => {
     emu.finishTraining(t.id, "succeeded");
     const report = await expectOnly(db, "remote.training-output", user.id);
     expect(report.violations[0]!.replicateTrainingId).toBe(t.id);
+    // The finding says what to run, for this user: the record is behind, not wrong.
+    expect(report.violations[0]!.message).toContain(`succeeded on Replicate with output ${user.modelId}:`);
+    expect(report.violations[0]!.message).toContain('is recorded as "training"');
+    expect(report.violations[0]!.message).toContain(`Run \`sselfie status --user ${user.id}\` (or \`sselfie reconcile\`) to record it.`);
   });
 
   it("a model that keeps failing is unverified (not compliant); the others are checked", async () => {
