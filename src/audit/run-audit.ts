@@ -11,6 +11,7 @@ import { auditDatabase } from "./database-audit.js";
 import { auditErasedModels, loadErasedModels, type ErasedModel } from "./erasure-checks.js";
 import { configuredOwner, inferOwner } from "./owner.js";
 import { DEFAULT_CONCURRENCY, DEFAULT_RATE_PER_MINUTE, type RemoteAuditResult } from "./remote-audit.js";
+import { describeUnfinishedAtReplicate } from "./remote-generations.js";
 import { auditRemoteByOwner } from "./remote-owners.js";
 import { loadRemoteTargets, type RemoteTarget } from "./remote-work.js";
 import { AUDIT_RULES } from "./rules.js";
@@ -93,6 +94,7 @@ export async function runAudit(ctx: SselfieContext, options: AuditOptions = {}):
 
   const counts = new Map(database.counts);
   const listed: Violation[] = database.listed.map(({ rule, userId, message, ...rest }) => ({ rule, userId, message, ...rest }) as Violation);
+  if (o.remote) await describeUnfinishedAtReplicate(ctx, listed);
   const remoteFindings: Violation[] = [
     ...(remote?.findings ?? []),
     ...erasedFindings,

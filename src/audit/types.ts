@@ -32,6 +32,12 @@ export interface Violation {
   generationId?: number;
   /** Replicate's prediction id of an unfinished generation. */
   predictionId?: string;
+  /**
+   * With `remote`, what Replicate reports of an unfinished generation's prediction: its status
+   * (`starting`, `processing`, `succeeded`, `failed`, `canceled`, `aborted`), `missing`, or
+   * `unknown` when it could not be read.
+   */
+  remoteStatus?: string;
   trainingId?: number;
   replicateTrainingId?: string;
   modelId?: string;

@@ -97,7 +97,24 @@ it("killed (SIGKILL) after the create answered: the id is recorded, the audit re
     expect.objectContaining({ rule: "generation.unfinished", userId: "42", generationId: row!.id, message: expect.stringContaining("sselfie status --user 42") }),
   ]);
 
+  // --remote adds what Replicate says of it (the planted training is unknown there: other rules may speak too).
+  const unfinishedAt = async () => {
+    const remote = await runCli(["audit", "--user", "42", "--remote", "--json"], { env });
+    expect(remote.code, remote.stdout + remote.stderr).toBe(1);
+    return remote.json.violations.find((v: { rule: string }) => v.rule === "generation.unfinished");
+  };
+  expect(await unfinishedAt()).toMatchObject({
+    generationId: row!.id,
+    predictionId: killed.predictionId,
+    remoteStatus: expect.stringMatching(/^(starting|processing|succeeded)$/),
+    message: expect.stringMatching(/At Replicate: (still (starting|processing)|succeeded; its images are kept until .+ UTC)\.$/),
+  });
+
   await waitUntilSucceeded(killed.predictionId);
+  expect(await unfinishedAt()).toMatchObject({
+    remoteStatus: "succeeded",
+    message: expect.stringMatching(/Run `sselfie status --user 42` to finish it .*At Replicate: succeeded; its images are kept until \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/),
+  });
   const status = await runCli(["status", "--user", "42", "--json"], { env });
   expect(status.code, status.stdout).toBe(0);
   expect(status.json.unfinishedGenerations).toEqual([
