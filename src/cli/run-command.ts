@@ -48,6 +48,8 @@ export async function runCommand<O>(
   const onSignal = (signal: NodeJS.Signals) => {
     if (command.abortable && !interrupted) {
       interrupted = signal;
+      // Settling can take seconds (a photo being checked, a claim released): say so at once.
+      out.notice(`Stopping… (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again to stop at once)`);
       controller.abort(new InterruptedError(`Interrupted by ${signal}.`, { signal }));
       setTimeout(() => process.exit(exitFor(signal)), SETTLE_AFTER_SIGNAL_MS).unref();
       return;
@@ -57,7 +59,9 @@ export async function runCommand<O>(
     setTimeout(() => process.exit(exitFor(signal)), 2_000).unref();
   };
   // Named here: ora re-emits a Ctrl-C typed on a TTY as process.emit("SIGINT"), with no argument.
-  process.on("SIGINT", () => onSignal("SIGINT")).on("SIGTERM", () => onSignal("SIGTERM"));
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onSigint).on("SIGTERM", onSigterm);
   try {
     let principal = null;
     if (command.scope !== null) {
@@ -89,7 +93,7 @@ export async function runCommand<O>(
     out.note("Interrupted: nothing was kept.");
     return exitFor(interrupted);
   } finally {
-    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    process.off("SIGINT", onSigint).off("SIGTERM", onSigterm);
     await sselfie.close();
   }
 }

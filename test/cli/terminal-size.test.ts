@@ -95,6 +95,21 @@ describe.skipIf(!HAVE_PTY)("a terminal with a width", () => {
     expect(run.output()).not.toMatch(/User 44: completed/);
   });
 
+  it("Ctrl-C typed during train --wait stops following at once: exit 130, it says so, and the training goes on", async () => {
+    const run = runCliOnPty(["train", "--user", "46", "--images", photos(), "--wait"], { columns: 100, rows: 30, env });
+    await seen(run, "Following user 46's training");
+    await new Promise((r) => setTimeout(r, 500));
+    const sent = Date.now();
+    run.type("\x03");
+    const code = await run.exited(15_000);
+    expect(code, run.output().slice(-800)).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(15_000);
+    expect(run.output()).not.toMatch(/undefined/);
+    expect(run.output()).toContain("Stopping… (Ctrl-C again to stop at once)");
+    expect(run.output()).toContain("Stopped following user 46's training");
+    expect([...emu.trainings.values()].find((t) => t.destination === `${emu.owner}/46-selfie-lora`)?.status).toBe("starting");
+  });
+
   it("SIGTERM stops status --watch with 143 at once", async () => {
     await startTraining("45");
     const run = runCliOnPty(["status", "--user", "45", "--watch"], { columns: 100, rows: 30, env });

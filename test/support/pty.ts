@@ -14,9 +14,10 @@ const BUILT = new URL("../../dist/cli/cli.js", import.meta.url);
 export const HAVE_PTY = process.platform !== "win32" && spawnSync("python3", ["-c", "import pty"], { stdio: "ignore" }).status === 0;
 
 // argv: cols rows program args...; prints the child's pid on stderr, relays the terminal's bytes to
-// stdout, passes SIGTERM and SIGINT on to the child, and exits as the child did (128 + n for a signal).
+// stdout and its own stdin to the terminal (keys typed), passes SIGTERM and SIGINT on to the child,
+// and exits as the child did (128 + n for a signal).
 const RELAY = String.raw`
-import fcntl, os, pty, signal, struct, sys, termios
+import fcntl, os, pty, select, signal, struct, sys, termios
 cols, rows = int(sys.argv[1]), int(sys.argv[2])
 pid, fd = pty.fork()
 if pid == 0:
@@ -27,7 +28,20 @@ sys.stderr.flush()
 for s in (signal.SIGTERM, signal.SIGINT):
     signal.signal(s, lambda n, f: os.kill(pid, n))
 out = sys.stdout.buffer
+inputs = [fd, 0]
 while True:
+    try:
+        ready = select.select(inputs, [], [])[0]
+    except InterruptedError:
+        continue
+    if 0 in ready:
+        typed = os.read(0, 1024)
+        if typed:
+            os.write(fd, typed)
+        else:
+            inputs.remove(0)
+    if fd not in ready:
+        continue
     try:
         chunk = os.read(fd, 65536)
     except OSError:
@@ -47,6 +61,8 @@ export interface PtyRun {
   readonly bytes: () => number;
   /** Sends a signal to the CLI process itself. */
   kill(signal: NodeJS.Signals): void;
+  /** Types on the terminal: `"\x03"` is Ctrl-C as a user presses it (the terminal or the CLI's raw mode turns it into SIGINT). */
+  type(keys: string): void;
   /** The CLI's exit code (128 + n when a signal ended it), or null when it was still running after `ms` and was killed. */
   exited(ms: number): Promise<number | null>;
 }
@@ -56,7 +72,7 @@ export function runCliOnPty(args: string[], opts: { columns: number; rows?: numb
   const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TERM: "xterm-256color", REPLICATE_BASE_URL: "http://127.0.0.1:9/v1", ...opts.env };
   const relay = spawn("python3", ["-c", RELAY, String(opts.columns), String(opts.rows ?? 0), process.execPath, BIN, ...args], {
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let bytes = 0;
   const chunks: Buffer[] = [];
@@ -76,6 +92,9 @@ export function runCliOnPty(args: string[], opts: { columns: number; rows?: numb
   return {
     output: () => Buffer.concat(chunks).toString("utf8"),
     bytes: () => bytes,
+    type(keys) {
+      relay.stdin.write(keys);
+    },
     kill(signal) {
       if (Number.isInteger(childPid())) process.kill(childPid(), signal);
     },
