@@ -91,10 +91,10 @@ export class Output {
 
   /**
    * A warning about a risk the operator must hear of (a home other users can open): on stderr even
-   * with --json, where stdout stays the one JSON document.
+   * with --json, where stdout stays the one JSON document; above a running spinner, as a notice.
    */
   warn(message: string): void {
-    this.stderr.write(`${this.yellow("Warning:")} ${message}\n`);
+    this.notice(`${this.yellow("Warning:")} ${message}`);
   }
 
   /**
