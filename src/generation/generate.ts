@@ -232,8 +232,8 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     throw new ReplicateError(
       `${reason}. The prediction may exist (and be billed), so it was not created again; ${look!.said}. Generation #${row.id} is ` +
         `recorded with status "unknown": ${ctx.webhookUrl ? "Replicate's webhook for it will attach it to the record; or " : ""}` +
-        `recoverGeneration(generationId ${row.id}) searches Replicate again for a prediction of ${model.ref} with seed ${seed} ` +
-        `and attaches it, or records that nothing was created. Do that before generating again.`,
+        `\`sselfie reconcile\` (SDK: generations.recover({ generationId: ${row.id} })) searches Replicate again for a prediction of ` +
+        `${model.ref} with seed ${seed} and attaches it, or records that nothing was created. Do that before generating again.`,
       {
         code: "REPLICATE_OUTCOME_UNKNOWN",
         ...(err instanceof ReplicateError && err.status !== undefined ? { status: err.status } : {}),
@@ -319,7 +319,7 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     if (Date.now() + interval > deadline) {
       const err = new ReplicateError(
         `Prediction ${prediction.id} was still ${prediction.status} when sselfie stopped waiting. Generation #${row.id} keeps ` +
-          `its status; Replicate's webhook (when configured) or recoverGeneration records the outcome.`,
+          `its status; Replicate's webhook (when configured) or \`sselfie reconcile\` (SDK: generations.recover) records the outcome.`,
         { code: "REPLICATE_WAIT_TIMEOUT", details: { ...base, status: prediction.status } },
       );
       await event("failed", { code: err.code, message: err.message });
@@ -402,7 +402,8 @@ export async function followPrediction(ctx: SselfieContext, actor: string | null
     throw new OutcomeError(
       "DOWNLOAD_FAILED",
       `Prediction ${prediction.id} succeeded but its images could not be saved in ${outDir}: ${(err as Error).message}. ` +
-        `Within the hour, recoverGeneration(generationId ${row.id}) with another folder downloads them.`,
+        `Within the hour, \`sselfie reconcile\` downloads them into the recorded folder once it is writable ` +
+        `(SDK: generations.recover({ generationId: ${row.id}, outDir }) into another folder).`,
       { ...base },
     );
   }
