@@ -28,7 +28,7 @@ export async function unfinishedGenerationFindings(
       ? r.status === "succeeded"
         ? `prediction ${r.replicate_prediction_id} succeeded but its images were not all saved`
         : `prediction ${r.replicate_prediction_id} was last seen ${r.status}, and nobody is following it`
-      : `its create call was never answered (status ${r.status}), so its prediction may exist unrecorded`;
+      : `its create call got no answer naming a prediction (status ${r.status}: unanswered, cut off, or a 5xx), so its prediction may exist unrecorded`;
     return {
       rule: UNFINISHED_RULE,
       userId: r.user_id,
