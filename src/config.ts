@@ -28,8 +28,8 @@ const fileSchema = z
 export type ConfigFile = z.infer<typeof fileSchema>;
 
 /** One check, one message: a value that is no URL at all and an ftp:// one are refused alike. */
-const HTTP_URL = "must be an http(s) URL (e.g. https://example.com/path)";
-function isHttpUrl(value: string): boolean {
+export const HTTP_URL = "must be an http(s) URL (e.g. https://example.com/path)";
+export function isHttpUrl(value: string): boolean {
   try {
     const { protocol, hostname } = new URL(value);
     return (protocol === "http:" || protocol === "https:") && hostname !== "";

@@ -6,7 +6,7 @@
  */
 import { tmpdir } from "node:os";
 import type { Pool } from "pg";
-import { defaultHome } from "./config.js";
+import { defaultHome, HTTP_URL, isHttpUrl } from "./config.js";
 import type { SselfieContext } from "./context.js";
 import { DEFAULT_SCHEMA, openDatabase } from "./db/connect.js";
 import { noDatabase } from "./db/no-database.js";
@@ -17,6 +17,7 @@ import type { Database } from "./db/types.js";
 import { createOwnerGateways, type OwnerGatewayOptions } from "./owners/owner-gateways.js";
 import { validatePricePerSecond } from "./costs/price.js";
 import { ConfigError } from "./errors.js";
+import { quoteValue } from "./quote-value.js";
 import { bootstrapFirstAdmin, type CreatedOperator } from "./operators/operators.js";
 import type { ReplicateGatewayOptions } from "./replicate/index.js";
 import { Audit } from "./sdk/audit.js";
@@ -187,6 +188,10 @@ export class Sselfie {
 export async function createSselfie(options: SselfieOptions = {}): Promise<Sselfie> {
   const home = options.home ?? defaultHome();
   const pricePerSecond = options.pricePerSecond === undefined ? undefined : validatePricePerSecond(options.pricePerSecond, "pricePerSecond");
+  // Checked here, as the CLI checks SSELFIE_WEBHOOK_URL, rather than refused by Replicate at the first create.
+  if (options.webhookUrl !== undefined && !isHttpUrl(options.webhookUrl)) {
+    throw new ConfigError(`webhookUrl ${quoteValue(options.webhookUrl)} ${HTTP_URL}.`, { option: "webhookUrl" });
+  }
   const db: Database =
     options.database === false
       ? noDatabase(options.schema ?? DEFAULT_SCHEMA)

@@ -32,3 +32,15 @@ it("takes http and https URLs", () => {
   expect(config.replicateBaseUrl).toBe("http://127.0.0.1:8787/v1");
   expect(config.webhookUrl).toBe("https://hooks.example.com/webhooks/replicate");
 });
+
+it("createSselfie refuses a webhookUrl that is not http(s), before opening anything", async () => {
+  const { createSselfie } = await import("../../src/sselfie.js");
+  for (const webhookUrl of ["nope", "ftp://hooks.example.com/x", ""]) {
+    await expect(createSselfie({ database: false, webhookUrl })).rejects.toMatchObject({
+      code: "CONFIG_ERROR",
+      message: expect.stringContaining("must be an http(s) URL"),
+    });
+  }
+  const ok = await createSselfie({ database: false, webhookUrl: "https://hooks.example.com/webhooks/replicate" });
+  await ok.close();
+});
