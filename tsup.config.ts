@@ -16,6 +16,8 @@ export default defineConfig([
     shims: true,
     // Migrations ship inside the bundle as text.
     loader: { ".sql": "text" },
+    // The pre-built embedded database (scripts/build-embedded-db.mjs) sits beside these bundles.
+    define: { __SSELFIE_EMBEDDED_DB__: JSON.stringify("./embedded-db.json") },
   },
   {
     // The CLI: ESM only, split so that each command loads its heavy modules on demand.
@@ -31,6 +33,7 @@ export default defineConfig([
     // Bundled CommonJS (commander) calls require(); give it Node's.
     banner: { js: 'import { createRequire as __sselfieRequire } from "node:module"; const require = __sselfieRequire(import.meta.url);' },
     loader: { ".sql": "text" },
-    define: { __SSELFIE_VERSION__: JSON.stringify(version) },
+    // The pre-built embedded database is in dist/, one folder up from these bundles.
+    define: { __SSELFIE_VERSION__: JSON.stringify(version), __SSELFIE_EMBEDDED_DB__: JSON.stringify("../embedded-db.json") },
   },
 ]);

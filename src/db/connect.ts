@@ -8,6 +8,7 @@ import type { Pool } from "pg";
 import { ConfigError, DatabaseError, isSselfieError } from "../errors.js";
 import { ensureDirectory, homeUnusableError, makePrivate, openToOthers, PRIVATE_DIR_MODE } from "../fs-safety.js";
 import { acquireDataDirLock } from "./data-dir-lock.js";
+import type { CreatedFrom } from "./pglite.js";
 import { SCHEMA_NAME_PATTERN, type Database } from "./types.js";
 
 export const DEFAULT_SCHEMA = "sselfie";
@@ -27,6 +28,13 @@ export interface OpenDatabaseOptions {
   lockTimeoutMs?: number;
   /** Told about risks found on the way (an existing home that other users can open). */
   onWarning?: (message: string) => void;
+  /**
+   * For tests: the manifest of the pre-built database a new embedded one is unpacked from
+   * (default: the package's own), or false to always create it by initdb.
+   */
+  templateManifest?: string | false;
+  /** For tests: told when the embedded data directory did not exist and was made, and how. */
+  onCreated?: (from: CreatedFrom) => void;
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
@@ -44,7 +52,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     pool.on("error", () => undefined);
     return openPool(pool, schema, { ownsPool: true, target: `${url.hostname || "localhost"}:${url.port || "5432"}` });
   }
-  return openEmbedded(opts.home, schema, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, opts.onWarning);
+  return openEmbedded(opts.home, schema, opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, opts);
 }
 
 /**
@@ -148,7 +156,12 @@ function connectError(err: unknown, target: string): DatabaseError {
   );
 }
 
-async function openEmbedded(home: string, schema: string, lockTimeoutMs: number, onWarning?: (message: string) => void): Promise<Database> {
+async function openEmbedded(
+  home: string,
+  schema: string,
+  lockTimeoutMs: number,
+  { onWarning, templateManifest, onCreated }: Pick<OpenDatabaseOptions, "onWarning" | "templateManifest" | "onCreated">,
+): Promise<Database> {
   const dataDir = embeddedDataDir(home);
   let lock;
   try {
@@ -170,9 +183,20 @@ async function openEmbedded(home: string, schema: string, lockTimeoutMs: number,
       : homeUnusableError(home, err, "the embedded database", "Set SSELFIE_HOME to a folder you can write, or DATABASE_URL to a PostgreSQL server.");
   }
   try {
-    const { openPgliteDirectory, createPgliteDatabase } = await import("./pglite.js");
-    const pglite = await openPgliteDirectory(dataDir);
-    await makePrivate(dataDir);
+    const [{ openPgliteDirectory, createPgliteDatabase }, { usableTemplate }] = await Promise.all([
+      import("./pglite.js"),
+      import("./embedded-template.js"),
+    ]);
+    let created = false;
+    const pglite = await openPgliteDirectory(dataDir, {
+      template: () => (templateManifest === false ? Promise.resolve(undefined) : usableTemplate(schema, templateManifest)),
+      onCreated: (from) => {
+        created = true;
+        onCreated?.(from);
+      },
+    });
+    // An existing directory is made private again when closed: that covers what this process adds.
+    if (created) await makePrivate(dataDir);
     return createPgliteDatabase(pglite, schema, {
       onClose: async () => {
         try {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { DatabaseError, isSselfieError } from "../errors.js";
 import { MIGRATIONS, type Migration } from "./migrations/index.js";
-import type { Database, Queryable, Transaction } from "./types.js";
+import type { Database, Transaction } from "./types.js";
 
 export interface MigrateResult {
   /** The highest version applied, after this call. */
@@ -32,10 +32,19 @@ interface AppliedRow {
   checksum: string;
 }
 
-/** `migrations` is for tests; callers use the shipped list. */
+/**
+ * `migrations` is for tests; callers use the shipped list. A schema already current costs one
+ * query (no transaction, no lock): applied migrations are never removed, so what is read
+ * committed stays true.
+ */
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   const applied: number[] = [];
+  const current = await appliedMigrations(db);
+  if (current && ordered.every((m) => current.some((r) => r.version === m.version))) {
+    verify(current, ordered);
+    return { schemaVersion: Math.max(0, ...current.map((r) => r.version)), applied };
+  }
   let schemaVersion = 0;
   for (const m of ordered) {
     try {
@@ -69,11 +78,10 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
   return { schemaVersion, applied };
 }
 
+/** One query. */
 export async function schemaStatus(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<SchemaStatus> {
   const latestVersion = Math.max(0, ...migrations.map((m) => m.version));
-  const rows = (await migrationsTableExists(db, db.schema))
-    ? (await db.query<{ version: number }>(`SELECT version FROM ${db.s}.migrations`)).rows
-    : [];
+  const rows = (await appliedMigrations(db)) ?? [];
   const versions = new Set(rows.map((r) => r.version));
   const schemaVersion = Math.max(0, ...versions);
   return {
@@ -124,15 +132,19 @@ function verify(rows: AppliedRow[], known: readonly Migration[]): void {
   }
 }
 
-async function migrationsTableExists(db: Queryable, schema: string): Promise<boolean> {
-  const result = await db.query(
-    "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'migrations'",
-    [schema],
-  );
-  return result.rowCount > 0;
+/** The schema's applied migrations in one query; undefined when the schema or its migrations table does not exist. */
+async function appliedMigrations(db: Database): Promise<AppliedRow[] | undefined> {
+  try {
+    return (await db.query<AppliedRow>(`SELECT version, name, checksum FROM ${db.s}.migrations ORDER BY version`)).rows;
+  } catch (err) {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    // undefined_table, invalid_schema_name
+    if (code === "42P01" || code === "3F000") return undefined;
+    throw err;
+  }
 }
 
-function checksum(sql: string): string {
+export function checksum(sql: string): string {
   return createHash("sha256").update(sql).digest("hex");
 }
 

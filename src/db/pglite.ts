@@ -2,6 +2,7 @@
 import { access, mkdir, readdir, rename, rm } from "node:fs/promises";
 import type { PGlite, Results } from "@electric-sql/pglite";
 import { DatabaseError } from "../errors.js";
+import { unpackDataDir } from "./embedded-template.js";
 import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
 
 type Runner = Pick<PGlite, "query" | "exec">;
@@ -39,15 +40,36 @@ export function createPgliteDatabase(pglite: PGlite, schema: string, opts: { onC
   };
 }
 
+/** How a missing data directory was made: unpacked from the package's pre-built database, or by initdb. */
+export type CreatedFrom = "template" | "initdb";
+
+export interface OpenPgliteOptions {
+  /** Finds the pre-built data directory (a gzipped tar) to make a missing directory from; see embedded-template.ts. */
+  template?: () => Promise<string | undefined>;
+  /** Told when the directory did not exist and was made. */
+  onCreated?: (from: CreatedFrom) => void;
+}
+
 /**
- * Opens the PGlite data directory `dir`, creating it if it does not exist. A new directory is
- * built beside it and renamed into place only once complete, so a process killed during the
- * slow creation leaves no half-made database behind. The caller must hold the directory's lock.
+ * Opens the PGlite data directory `dir`, creating it if it does not exist: from `template` when
+ * given (unpacking it takes well under a second), else, or when PGlite cannot open what it
+ * unpacked, by initdb. A new directory is built beside it and renamed into place only once
+ * complete, so a process killed during creation leaves no half-made database behind. The caller
+ * must hold the directory's lock.
  */
-export async function openPgliteDirectory(dir: string): Promise<PGlite> {
+export async function openPgliteDirectory(dir: string, opts: OpenPgliteOptions = {}): Promise<PGlite> {
   try {
     const { PGlite } = await import("@electric-sql/pglite");
-    if (!(await isDatabaseDir(dir))) await createDatabaseDir(PGlite, dir);
+    if (!(await isDatabaseDir(dir))) {
+      const template = await opts.template?.();
+      const made = template ? await openFromTemplate(PGlite, dir, template) : undefined;
+      if (made) {
+        opts.onCreated?.("template");
+        return made;
+      }
+      await createDatabaseDir(PGlite, dir);
+      opts.onCreated?.("initdb");
+    }
     return await PGlite.create(dir);
   } catch (err) {
     if (err instanceof DatabaseError) throw err;
@@ -57,6 +79,27 @@ export async function openPgliteDirectory(dir: string): Promise<PGlite> {
       "DATABASE_OPEN_FAILED",
       err,
     );
+  }
+}
+
+/** Unpacks the template into place and opens it; undefined (and nothing left behind) when that fails. */
+async function openFromTemplate(PGlite: typeof import("@electric-sql/pglite").PGlite, dir: string, template: string): Promise<PGlite | undefined> {
+  const draft = `${dir}.creating`;
+  await rm(draft, { recursive: true, force: true });
+  try {
+    await unpackDataDir(template, draft);
+  } catch {
+    await rm(draft, { recursive: true, force: true });
+    return undefined;
+  }
+  await rm(dir, { recursive: true, force: true }); // at most an empty directory, checked by the caller
+  await rename(draft, dir);
+  try {
+    return await PGlite.create(dir);
+  } catch {
+    // Made by a PGlite whose files this one cannot read: make it the slow way instead.
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
   }
 }
 
