@@ -61,6 +61,15 @@ export async function revokeOperatorRow(db: Queryable, s: string, name: string):
   return rows[0] ?? null;
 }
 
+/**
+ * Records a use, to the minute: a token used again within a minute is not written again. Every
+ * command authenticates, and on the embedded database its first write was measured at 0.4 s of a
+ * read-only command's 2.5 s on a loaded machine.
+ */
 export async function touchOperator(db: Queryable, s: string, id: string): Promise<void> {
-  await db.query(`UPDATE ${s}.operators SET last_used_at = now() WHERE id = $1`, [id]);
+  await db.query(
+    `UPDATE ${s}.operators SET last_used_at = now()
+     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+    [id],
+  );
 }

@@ -33,6 +33,7 @@ export interface Operator {
   name: string;
   scopes: Scope[];
   createdAt: string;
+  /** When its token last authenticated, to the minute (a use within a minute of the last is not recorded again). */
   lastUsedAt: string | null;
   revokedAt: string | null;
 }

@@ -82,3 +82,23 @@ forEachBackend((backend) => {
     await expect(revokeOperator(db, actor, "reader")).resolves.toMatchObject({ name: "reader" });
   });
 });
+
+forEachBackend((backend) => {
+  it("records a token's last use to the minute: no write for a use within a minute of the last", async () => {
+    const db = await backend.freshDatabase();
+    const admin = (await bootstrapFirstAdmin(db))!;
+    const lastUsed = async () =>
+      (await db.query<{ t: string | null }>(`SELECT last_used_at::text AS t FROM ${db.s}.operators WHERE name = 'admin'`)).rows[0]!.t;
+    expect(await lastUsed()).toBeNull();
+    await authenticate(db, admin.token, "read", { action: "status" });
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await authenticate(db, admin.token, "read", { action: "status" });
+    expect(await lastUsed()).toBe(first);
+    await db.query(`UPDATE ${db.s}.operators SET last_used_at = now() - interval '61 seconds' WHERE name = 'admin'`);
+    const old = await lastUsed();
+    await authenticate(db, admin.token, "read", { action: "status" });
+    expect(await lastUsed()).not.toBe(old);
+  });
+});
