@@ -183,13 +183,12 @@ async function openEmbedded(
       : homeUnusableError(home, err, "the embedded database", "Set SSELFIE_HOME to a folder you can write, or DATABASE_URL to a PostgreSQL server.");
   }
   try {
-    const [{ openPgliteDirectory, createPgliteDatabase }, { usableTemplate }] = await Promise.all([
-      import("./pglite.js"),
-      import("./embedded-template.js"),
-    ]);
+    const { openPgliteDirectory, createPgliteDatabase } = await import("./pglite.js");
     let created = false;
     const pglite = await openPgliteDirectory(dataDir, {
-      template: () => (templateManifest === false ? Promise.resolve(undefined) : usableTemplate(schema, templateManifest)),
+      // Loaded only to make a new directory: it reads the migrations, which opening does not need.
+      template: async () =>
+        templateManifest === false ? undefined : (await import("./embedded-template.js")).usableTemplate(schema, templateManifest),
       onCreated: (from) => {
         created = true;
         onCreated?.(from);

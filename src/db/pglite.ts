@@ -2,7 +2,7 @@
 import { access, mkdir, readdir, rename, rm } from "node:fs/promises";
 import type { PGlite, Results } from "@electric-sql/pglite";
 import { DatabaseError } from "../errors.js";
-import { unpackDataDir } from "./embedded-template.js";
+import { unpackDataDir } from "./unpack-data-dir.js";
 import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
 
 type Runner = Pick<PGlite, "query" | "exec">;

@@ -62,10 +62,10 @@ describe("openDatabase", () => {
     }
   });
 
-  it("creates the embedded database on first use, leaving no draft behind, and reopens it", async () => {
+  it("creates the embedded database on first use by initdb when there is no pre-built one, leaving no draft behind, and reopens it", async () => {
     const home = await mkdtemp(join(tmpdir(), "sselfie-home-"));
     try {
-      const db = await openDatabase({ home: join(home, "nested") });
+      const db = await openDatabase({ home: join(home, "nested"), templateManifest: false });
       expect(db.kind).toBe("pglite");
       expect(db.schema).toBe("sselfie");
       expect(db.s).toBe('"sselfie"');
