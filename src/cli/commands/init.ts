@@ -12,7 +12,10 @@ export const initCommand: CliCommand<Record<string, never>> = {
         const lines = [
           result.applied.length
             ? `${out.green("✓")} Database ready at schema version ${result.schemaVersion} (applied ${result.applied.join(", ")}).`
-            : `${out.green("✓")} Database already at schema version ${result.schemaVersion}.`,
+            : // A new embedded home arrives migrated (the pre-built database): new, not "already" there.
+              result.operator
+              ? `${out.green("✓")} Database ready at schema version ${result.schemaVersion}.`
+              : `${out.green("✓")} Database already at schema version ${result.schemaVersion}.`,
         ];
         if (result.operator) {
           lines.push(
