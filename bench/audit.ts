@@ -39,7 +39,7 @@ const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_
 if (!databaseUrl) throw new Error("Set TEST_DATABASE_URL (or BENCH_DATABASE_URL) to a PostgreSQL server.");
 const OWNER = "bench";
 /** Bump when the generated data changes, so kept schemas are rebuilt. */
-const RECIPE = "v3: 1 completed training each, a failed retraining every 10th user, 2 generations, 1 cached schema";
+const RECIPE = "v4: 1 completed training each (identity checked), a failed retraining every 10th user, 2 generations, 1 cached schema, the owner's capacity";
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -78,17 +78,19 @@ async function seed(pool: pg.Pool, users: number): Promise<Database> {
     `INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, replicate_version_id, trigger_word, training_status, current_training_id, version_updated_at, created_at)
        SELECT 'u' || i, ${model}, ${version}, 'useru' || i, 'completed', 'tr' || i, '2024-01-02', '2024-01-01' FROM generate_series(1, ${users}) i`,
     `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status, replicate_status,
-       output_version, created_at, started_at, finished_at, updated_at)
+       output_version, created_at, started_at, finished_at, updated_at, identity_check)
        SELECT 'u' || i, 'tr' || i, ${lit(TRAINER_REF)}, ${model},
          jsonb_build_object('input_images', 'https://api.replicate.com/v1/files/f' || i, 'trigger_word', 'useru' || i, 'steps', 1000),
          'https://api.replicate.com/v1/files/f' || i, 'completed', 'succeeded', ${version},
-         '2024-01-01', '2024-01-01', '2024-01-01 01:00', '2024-01-01 01:00' FROM generate_series(1, ${users}) i`,
+         '2024-01-01', '2024-01-01', '2024-01-01 01:00', '2024-01-01 01:00', 'passed' FROM generate_series(1, ${users}) i`,
     `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status, replicate_status,
-       error, created_at, started_at, finished_at, updated_at)
+       error, created_at, started_at, finished_at, updated_at, identity_check)
        SELECT 'u' || i, 'trf' || i, ${lit(TRAINER_REF)}, ${model},
          jsonb_build_object('input_images', 'https://api.replicate.com/v1/files/g' || i, 'trigger_word', 'useru' || i, 'steps', 1000),
          'https://api.replicate.com/v1/files/g' || i, 'failed', 'failed', 'CUDA out of memory',
-         '2024-01-03', '2024-01-03', '2024-01-03 01:00', '2024-01-03 01:00' FROM generate_series(10, ${users}, 10) i`,
+         '2024-01-03', '2024-01-03', '2024-01-03 01:00', '2024-01-03 01:00', 'passed' FROM generate_series(10, ${users}, 10) i`,
+    // One owner holds every user (the owner-count trigger is off while seeding): its capacity is theirs.
+    `INSERT INTO ${db.s}.owners (name, token_env, capacity, used, implicit) VALUES (${lit(OWNER)}, 'REPLICATE_API_TOKEN', ${users}, ${users}, true)`,
     `INSERT INTO ${db.s}.model_version_schemas (version_id, model_id, input_schema, fetched_at)
        SELECT ${version}, ${model}, ${lit(schemaJson)}::jsonb, '2024-01-02' FROM generate_series(1, ${users}) i`,
     `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, created_at, finished_at, updated_at)
@@ -284,14 +286,17 @@ async function benchRemote(models: number): Promise<void> {
       emu.finishTraining(t.id, "succeeded");
       rows.push({ user, model, version: emu.trainings.get(t.id)!.output!.version.split(":")[1]!, training: t.id });
     }
+    // The emulator's owner holds every model: room for them all.
+    await db.query(`INSERT INTO ${db.s}.owners (name, token_env, capacity, implicit) VALUES ($1, 'REPLICATE_API_TOKEN', $2, true)`, [emu.owner, models]);
     await db.query(
       `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r("user" text, model text, version text, training text)),
        u AS (INSERT INTO ${db.s}.users (id) SELECT "user" FROM r),
        m AS (INSERT INTO ${db.s}.user_models (user_id, replicate_model_id, replicate_version_id, trigger_word, training_status, current_training_id)
              SELECT "user", model, version, 'user' || "user", 'completed', training FROM r)
-       INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, finished_at)
+       INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status, output_version, finished_at,
+         identity_check)
        SELECT "user", training, $2, model, jsonb_build_object('input_images', 'https://example.invalid/' || "user" || '.zip', 'trigger_word', 'user' || "user"),
-              'completed', 'succeeded', version, now() FROM r`,
+              'completed', 'succeeded', version, now(), 'passed' FROM r`,
       [JSON.stringify(rows), TRAINER_REF],
     );
     emu.advance(61_000);
