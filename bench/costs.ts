@@ -24,7 +24,7 @@ if (!databaseUrl) throw new Error("Set TEST_DATABASE_URL (or BENCH_DATABASE_URL)
 const GENERATIONS = Number(process.argv[2] ?? 1_000_000);
 const RUNS = Number(process.argv[3] ?? 15);
 const USERS = 10_000;
-const RECIPE = "v1: 10,000 users, 1 training each, generations spread over 90 days, gpu-h100 price";
+const RECIPE = "v2: 10,000 users, 1 training each, generations spread over 90 days naming their training, gpu-h100 price";
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -40,6 +40,7 @@ async function seed(pool: pg.Pool): Promise<Database> {
   await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`);
   await migrate(db);
   const model = `'bench/u' || u || '-selfie-lora'`;
+  const version = `encode(sha256(('v' || u)::bytea), 'hex')`;
   const c = canonicalParts();
   const hash = `encode(sha256(convert_to(${lit(c.before)} || to_json('useru' || u)::text || ${lit(c.between)} || (i % 1000000) || ${lit(c.after)}, 'UTF8')), 'hex')`;
   await db.transaction(async (tx) => {
@@ -47,20 +48,21 @@ async function seed(pool: pg.Pool): Promise<Database> {
     await tx.exec(`INSERT INTO ${db.s}.users (id) SELECT 'u' || u FROM generate_series(1, ${USERS}) u`);
     await tx.exec(
       `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, status, replicate_status,
-         predict_time, total_time, price_per_second, cost_usd, finished_at)
-       SELECT 'u' || u, 'tr' || u, ${lit(TRAINER_REF)}, ${model}, '{}'::jsonb, 'completed', 'succeeded',
+         output_version, predict_time, total_time, price_per_second, cost_usd, finished_at)
+       SELECT 'u' || u, 'tr' || u, ${lit(TRAINER_REF)}, ${model}, '{}'::jsonb, 'completed', 'succeeded', ${version},
          pt, pt + 30, 0.001525, pt::numeric * 0.001525, now() - (u % 90) * interval '1 day'
        FROM (SELECT u, 1200 + (u % 600) AS pt FROM generate_series(1, ${USERS}) u) x`,
     );
     await tx.exec(
       `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id,
-         predict_time, total_time, price_per_second, cost_usd, created_at, finished_at)
-       SELECT 'u' || u, ${model} || ':' || repeat('a', 64), 'useru' || u,
+         predict_time, total_time, price_per_second, cost_usd, created_at, finished_at, training_id)
+       SELECT 'u' || u, ${model} || ':' || ${version}, 'useru' || u,
          ${lit(JSON.stringify(LOCKED_GENERATION_INPUT))}::jsonb || jsonb_build_object('guidance_scale', 2.8, 'prompt', 'useru' || u, 'seed', i % 1000000),
          ${hash}, i % 1000000, 'succeeded', 'p' || i,
-         pt, pt + 2, 0.001525, pt::numeric * 0.001525, fin, fin
+         pt, pt + 2, 0.001525, pt::numeric * 0.001525, fin, fin, t.id
        FROM (SELECT i, 1 + i % ${USERS} AS u, 8 + (i % 1000) / 100.0 AS pt, now() - (i % 90) * interval '1 day' AS fin
-             FROM generate_series(1, ${GENERATIONS}) i) x`,
+             FROM generate_series(1, ${GENERATIONS}) i) x
+       JOIN ${db.s}.trainings t ON t.replicate_training_id = 'tr' || u`,
     );
   });
   await db.exec(`VACUUM ANALYZE ${db.s}.trainings, ${db.s}.generations`);

@@ -68,12 +68,14 @@ async function seed(schema: string, finished: number): Promise<Database> {
            FROM generate_series(1, ${half}) i`,
       );
       await tx.exec(
-        `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, out_dir, created_at, finished_at)
+        `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, out_dir, created_at, finished_at,
+           training_id)
          SELECT u, ref, p, ${lit(JSON.stringify(LOCKED_GENERATION_INPUT))}::jsonb || jsonb_build_object('guidance_scale', 2.8, 'prompt', p, 'seed', sd),
                 encode(sha256(convert_to(${lit(c.before)} || to_json(p)::text || ${lit(c.between)} || sd || ${lit(c.after)}, 'UTF8')), 'hex'),
                 sd, 'succeeded', 'dp' || i,
                 jsonb_build_array(jsonb_build_object('url', 'https://replicate.delivery/x/' || i || '.png', 'file', '/out/' || i || '.png', 'size', 1234, 'sha256', 'x')),
-                '/out', now() - interval '30 minutes', now() - interval '30 minutes'
+                '/out', now() - interval '30 minutes', now() - interval '30 minutes',
+                (SELECT t.id FROM ${db.s}.trainings t WHERE t.replicate_training_id = 'dt' || i)
            FROM (SELECT i, 'd' || i AS u, 'bench/d' || i || '-selfie-lora:' || encode(sha256(('v' || i)::bytea), 'hex') AS ref,
                         'userd' || i || ' portrait' AS p, (i % 1000000)::int AS sd FROM generate_series(1, ${half}) i) x`,
       );

@@ -61,7 +61,7 @@ export async function auditDatabase(
         outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),
       }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
-    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, uniqueOutputVersionIndex }), opts.maxPerRule);
+    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint }), opts.maxPerRule);
     results.erasures = await runTableCheck(tx, erasuresCheck(full), opts.maxPerRule);
     const unfinished = await unfinishedGenerationFindings(tx, db.s, { userId: scope.userId });
     if (then) await then(tx);

@@ -103,14 +103,18 @@ export async function loadUnusualSchemas(db: Queryable, s: string): Promise<Unus
  * `lockedInputConstraint`: the validated constraint of migration 0002 (see constraints.ts) holds
  * every row to the locked input of one guidance form and its hash, so only the key's agreement
  * with the version's cached schema is left to check, and the hash not at all.
- * `uniqueOutputVersionIndex`: at most one training records a version, so the training that made
- * a generation's version joins the rules pass (a LEFT JOIN adds no row) instead of a second scan
- * of generations for the anti-join.
+ *
+ * The training each row names (`training_id`, migration 0010) joins the rules pass on its primary
+ * key (a LEFT JOIN adds no row). When it is a completed training of the row's user that made the
+ * row's very version and was done by the row's time, the row is settled for the version rules;
+ * any other row (no such training: a key dropped, not validated, or written around while
+ * triggers were off) is screened, and the exact rules look it up among all the user's trainings.
+ * Nothing here trusts the key: it is what makes the screen pass for clean rows.
  */
 export function generationsCheck(
   scope: AuditScope,
   unusual: UnusualSchema[] | "too-many",
-  opts: { lockedInputConstraint: boolean; uniqueOutputVersionIndex: boolean } = { lockedInputConstraint: false, uniqueOutputVersionIndex: false },
+  opts: { lockedInputConstraint: boolean } = { lockedInputConstraint: false },
 ): TableCheck<GenerationRow> {
   const p = new SqlParams();
   const { s } = scope;
@@ -158,19 +162,14 @@ export function generationsCheck(
       AND t.output_version = ${version} AND least(t.finished_at, t.updated_at) <= x.created_at)`;
   const anyCompletedThen = `EXISTS (SELECT 1 FROM ${s}.trainings t2 WHERE t2.user_id = x.user_id AND t2.status = 'completed'
       AND t2.output_version IS NOT NULL AND least(t2.finished_at, t2.updated_at) <= x.created_at)`;
+  // The row's training: completed, of the same user, with the row's version as its output.
+  const linked = `(t.user_id = x.user_id AND t.output_version = ${version})`;
   // `{own model}:{64 hex}`; the version is the last 64 characters (cheaper than split_part), and
-  // what precedes them is compared without building the whole reference.
-  // When the training that made the version is joined, a version it recorded (checked to be 64
-  // hex by training.output-version) needs no second look at its characters.
-  const ownModel = opts.uniqueOutputVersionIndex
-    ? `(left(x.version_ref, -64) = ${expectedModel} || ':' AND (coalesce(t.user_id = x.user_id, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`
-    : `(left(x.version_ref, -64) = ${expectedModel} || ':' AND ${hex64Sql("right(x.version_ref, 64)")})`;
+  // what precedes them is compared without building the whole reference. A version its training
+  // recorded (checked to be 64 hex by training.output-version) needs no second look.
+  const ownModel = `(left(x.version_ref, -64) = ${expectedModel} || ':' AND (coalesce(${linked}, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`;
   const noVersionThen = `${ownModel} AND NOT ${completedThen}`;
-  // Counted as a hash anti-join over every row; the model test waits for the few it leaves.
-  const joined = opts.uniqueOutputVersionIndex;
-  const noVersionScreen = joined
-    ? `NOT coalesce(t.user_id = x.user_id AND t.done <= x.created_at, false)`
-    : `NOT ${completedThen}`;
+  const noVersionScreen = `NOT coalesce(${linked} AND t.done <= x.created_at, false)`;
   const cachedSchema = `EXISTS (SELECT 1 FROM ${s}.model_version_schemas ms WHERE ms.version_id = ${version})`;
   // The key the version's cached schema prefers must be the one used, and the schema must declare
   // every locked input of that form. Usual schemas (not in `us`) prefer the first key; a row using
@@ -194,7 +193,7 @@ export function generationsCheck(
       (noUnusual
         ? "CROSS JOIN (VALUES (NULL::text, NULL::text, NULL::boolean)) AS us(version_id, key, complete)"
         : `LEFT JOIN ${unusualFrom} AS us(version_id, key, complete) ON us.version_id = ${version}`) +
-      (joined ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
+      ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.id = x.training_id`,
     where,
     detail: `x.user_id, x.id, x.version_ref, x.input, x.input_hash, x.prompt, x.seed, x.created_at,
       ${expectedModel} AS expected_model, ${usedKey} AS guidance_key, us.key AS schema_key,
@@ -206,9 +205,9 @@ export function generationsCheck(
       {
         id: "generation.no-completed-model",
         when: `${noVersionThen} AND NOT ${anyCompletedThen}`,
-        screen: { when: noVersionScreen, alone: !joined },
+        screen: { when: noVersionScreen },
       },
-      { id: "generation.version", when: `${noVersionThen} AND ${anyCompletedThen}`, screen: { when: noVersionScreen, alone: !joined } },
+      { id: "generation.version", when: `${noVersionThen} AND ${anyCompletedThen}`, screen: { when: noVersionScreen } },
       { id: "generation.input", when: `NOT ${inputOk(true)}`, screen: { when: `NOT ${inputOk(false)}` } },
       // Screened by the hash of the form the row's keys point to, so that a clean row runs the
       // locked-input test once (for the rule above) and one sha256.

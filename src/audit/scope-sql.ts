@@ -39,9 +39,9 @@ export function expectedModelSql(p: SqlParams, scope: Pick<AuditScope, "s" | "ow
 }
 
 /**
- * Completed trainings, narrowed to what the joins need (a smaller hash table): with a unique
- * output_version, at most one matches a version.
+ * Completed trainings, narrowed to what the joins need (a smaller hash table). `done` is when the
+ * outcome was known on both clocks (see generation-checks.ts).
  */
 export function completedTrainingsSql(s: string): string {
-  return `(SELECT output_version, user_id, least(finished_at, updated_at) AS done FROM ${s}.trainings WHERE status = 'completed')`;
+  return `(SELECT id, output_version, user_id, least(finished_at, updated_at) AS done FROM ${s}.trainings WHERE status = 'completed')`;
 }

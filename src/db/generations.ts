@@ -21,6 +21,8 @@ export interface GenerationRow {
   user_id: string;
   /** `{modelId}:{versionId}`, exactly as sent. */
   version_ref: string;
+  /** The user's completed training that made the version (migration 0010). */
+  training_id: number;
   prompt: string;
   /** The exact `input` object sent. */
   input: Record<string, unknown>;
@@ -51,6 +53,8 @@ export interface GenerationRow {
 export interface NewGeneration {
   userId: string;
   versionRef: string;
+  /** The user's completed training that made `versionRef` (completedTrainingOfVersion). */
+  trainingId: number;
   prompt: string;
   input: Record<string, unknown>;
   inputHash: string;
@@ -107,8 +111,8 @@ export async function insertGenerationWithinBudget(
 ): Promise<GenerationRow | null> {
   const { rows } = await db.query<GenerationRow>(
     `WITH ${reserveCte(s, "$1", "$9")}
-     INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, estimate_usd, holder)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::jsonb FROM reserved RETURNING *`,
+     INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, operator, out_dir, estimate_usd, holder, training_id)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::jsonb, $11 FROM reserved RETURNING *`,
     [
       g.userId,
       g.versionRef,
@@ -120,6 +124,7 @@ export async function insertGenerationWithinBudget(
       g.outDir ?? null,
       g.estimateUsd,
       g.holder ? JSON.stringify(g.holder) : null,
+      g.trainingId,
     ],
   );
   return rows[0] ?? null;

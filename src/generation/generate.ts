@@ -28,6 +28,7 @@ import {
   type GenerationRow,
 } from "../db/generations.js";
 import { refuseIfErasing } from "../db/erasures.js";
+import { completedTrainingOfVersion } from "../db/trainings.js";
 import { appendEvent } from "../db/operator-events.js";
 import { saveVersionSchema } from "../db/version-schemas.js";
 import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../errors.js";
@@ -179,10 +180,19 @@ export async function generate(ctx: SselfieContext, actor: string | null, opts: 
     row = await ctx.db.transaction(async (tx) => {
       await refuseIfErasing(tx, ctx.db.s, userId);
       await ensureSpendingRow(tx, ctx.db.s, userId);
+      // The record names the training that made the version (the database refuses it otherwise).
+      const trainingId = await completedTrainingOfVersion(tx, ctx.db.s, userId, model.ref);
+      if (trainingId === null) {
+        throw integrityViolation(`User ${userId}'s active version ${model.ref} is not the output of a completed training of the user.`, {
+          userId,
+          version: model.ref,
+        });
+      }
       const estimateUsd = await estimateGenerationUsd(tx, ctx.db.s, userId, priceOf(ctx));
       const inserted = await insertGenerationWithinBudget(tx, ctx.db.s, {
         userId,
         versionRef: model.ref,
+        trainingId,
         prompt: prompt.prompt,
         input,
         inputHash,

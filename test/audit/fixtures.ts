@@ -264,9 +264,13 @@ export async function insertRows(db: Database, rows: Rows): Promise<void> {
      SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(version_id text, model_id text, input_schema jsonb)`,
     rows.schemas,
   );
+  // Each generation names the user's completed training that made its version (migration 0010),
+  // as generate records it.
   await put(
-    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, created_at, finished_at, updated_at)
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(user_id text, version_ref text, prompt text, input jsonb, input_hash text, seed int,
+    `INSERT INTO ${s}.generations (user_id, version_ref, prompt, input, input_hash, seed, status, replicate_prediction_id, outputs, created_at, finished_at,
+       updated_at, training_id)
+     SELECT r.*, (SELECT min(t.id) FROM ${s}.trainings t WHERE t.user_id = r.user_id AND t.version_ref = r.version_ref)
+     FROM jsonb_to_recordset($1::jsonb) AS r(user_id text, version_ref text, prompt text, input jsonb, input_hash text, seed int,
        status text, replicate_prediction_id text, outputs jsonb, created_at timestamptz, finished_at timestamptz, updated_at timestamptz)`,
     rows.generations,
   );

@@ -24,11 +24,35 @@ async function findings(db: Database) {
 }
 
 async function firstGeneration(db: Database, userId: string) {
-  const { rows } = await db.query<{ id: number; input: Record<string, unknown>; prompt: string; seed: number }>(
-    `SELECT id, input, prompt, seed FROM ${db.s}.generations WHERE user_id = $1 ORDER BY id LIMIT 1`,
+  const { rows } = await db.query<{ id: number; input: Record<string, unknown>; prompt: string; seed: number; training_id: number }>(
+    `SELECT id, input, prompt, seed, training_id FROM ${db.s}.generations WHERE user_id = $1 ORDER BY id LIMIT 1`,
     [userId],
   );
   return rows[0]!;
+}
+
+/** The id of the user's completed training that made `version`. */
+async function trainingOf(db: Database, userId: string, version: string): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(`SELECT id FROM ${db.s}.trainings WHERE user_id = $1 AND output_version = $2`, [userId, version]);
+  return rows[0]!.id;
+}
+
+const FOREIGN_KEY = "generations_training_fkey";
+
+/** Drops 0010's key from generations to their training, so a plant can store what it refuses. */
+async function dropTrainingKey(db: Database): Promise<void> {
+  await db.query(`ALTER TABLE ${db.s}.generations DROP CONSTRAINT ${FOREIGN_KEY}`);
+}
+
+/**
+ * Runs `sql` with triggers off (session_replication_role = replica, as a data-only restore or a
+ * logical replica writes): foreign keys are not checked, and the catalogue still shows them valid.
+ */
+async function withTriggersOff(db: Database, sql: string, params: unknown[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("SET LOCAL session_replication_role = replica");
+    await tx.query(sql, params);
+  });
 }
 
 forEachBackend((backend) => {
@@ -129,7 +153,11 @@ forEachBackend((backend) => {
 
   it("training.destination: a training into another user's model", async () => {
     const { db, u } = await setup();
-    await db.query(`UPDATE ${db.s}.trainings SET destination = $2 WHERE user_id = $1`, [u("trained").id, u("trained#2").modelId]);
+    const sql = `UPDATE ${db.s}.trainings SET destination = $2 WHERE user_id = $1`;
+    const params = [u("trained").id, u("trained#2").modelId];
+    // Its generations name it with the version reference it made: 0010's key keeps it.
+    await expect(db.query(sql, params)).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await withTriggersOff(db, sql, params);
     await expectOnly(db, "training.destination", u("trained").id);
   });
 
@@ -153,10 +181,12 @@ forEachBackend((backend) => {
     // A version that is not 64 hex: the database refuses it; without its check, the audit finds it.
     const { db: db2, u: u2 } = await setup();
     const other = u2("trained");
-    const bad = () => db2.query(`UPDATE ${db2.s}.trainings SET output_version = 'v1' WHERE user_id = $1 AND status = 'completed'`, [other.id]);
-    await expect(bad()).rejects.toThrow(/trainings_output_version_hex/);
+    const bad = `UPDATE ${db2.s}.trainings SET output_version = 'v1' WHERE user_id = $1 AND status = 'completed'`;
+    await expect(db2.query(bad, [other.id])).rejects.toThrow(/trainings_output_version_hex/);
     await dropChecks(db2, "trainings", "output_version ~");
-    await bad();
+    // Its generations' key refuses it too; written with triggers off, only the check is gone.
+    await expect(db2.query(bad, [other.id])).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await withTriggersOff(db2, bad, [other.id]);
     const found = (await findings(db2)).found.map(([rule]) => rule);
     expect(found).toContain("training.output-version");
   });
@@ -214,24 +244,107 @@ forEachBackend((backend) => {
     const { db, u } = await setup();
     const other = u("trained#2");
     const g = await firstGeneration(db, u("trained").id);
-    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${other.modelId}:${other.versions[0]}`]);
+    const theirs = () => db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${other.modelId}:${other.versions[0]}`]);
+    // 0010's key refuses it (the row's training made another version), and so it does with the
+    // other user's training named too (it is not the row's user's).
+    await expect(theirs()).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await expect(
+      db.query(`UPDATE ${db.s}.generations SET version_ref = $2, training_id = $3 WHERE id = $1`, [
+        g.id,
+        `${other.modelId}:${other.versions[0]}`,
+        await trainingOf(db, other.id, other.versions[0]!),
+      ]),
+    ).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await dropTrainingKey(db);
+    await theirs();
     const v = await expectOnly(db, "generation.model", u("trained").id);
     expect(v.generationId).toBe(g.id);
 
     const { db: db2, u: u2 } = await setup();
     const g2 = await firstGeneration(db2, u2("retrained").id);
-    await db2.query(`UPDATE ${db2.s}.generations SET version_ref = $2 WHERE id = $1`, [g2.id, `black-forest-labs/flux-dev-lora:${hexId("base")}`]);
+    const base = [g2.id, `black-forest-labs/flux-dev-lora:${hexId("base")}`];
+    await expect(db2.query(`UPDATE ${db2.s}.generations SET version_ref = $2 WHERE id = $1`, base)).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    // Written with triggers off, the key is not checked, and the catalogue still shows it valid.
+    await withTriggersOff(db2, `UPDATE ${db2.s}.generations SET version_ref = $2 WHERE id = $1`, base);
     await expectOnly(db2, "generation.model", u2("retrained").id);
+  });
+
+  it("generation.model: another user's version and training, inserted with triggers off", async () => {
+    const { db, u } = await setup();
+    const user = u("trained");
+    const other = u("trained#2");
+    const input = buildGenerationInput(`user${user.id} portrait`, 7, "guidance_scale");
+    const sql = `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, training_id) VALUES ($1, $2, $3, $4, $5, 7, $6)`;
+    const params = [
+      user.id,
+      `${other.modelId}:${other.versions[0]}`,
+      `user${user.id} portrait`,
+      JSON.stringify(input),
+      hashInput(input),
+      await trainingOf(db, other.id, other.versions[0]!),
+    ];
+    await expect(db.query(sql, params)).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await withTriggersOff(db, sql, params);
+    await expectOnly(db, "generation.model", user.id);
+  });
+
+  it("the key to a generation's training binds the user and the version, and keeps the training completed", async () => {
+    const { db, u } = await setup();
+    const user = u("retrain-failed");
+    const g = await firstGeneration(db, user.id);
+    // A training that did not complete cannot be named.
+    const failed = (await db.query<{ id: number }>(`SELECT id FROM ${db.s}.trainings WHERE user_id = $1 AND status = 'failed'`, [user.id])).rows[0]!.id;
+    await expect(db.query(`UPDATE ${db.s}.generations SET training_id = $2 WHERE id = $1`, [g.id, failed])).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    // A named training cannot leave `completed`, nor be deleted.
+    await expect(db.query(`UPDATE ${db.s}.trainings SET status = 'failed' WHERE id = $1`, [g.training_id])).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await expect(db.query(`DELETE FROM ${db.s}.trainings WHERE id = $1`, [g.training_id])).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    // A generation must name one.
+    await expect(db.query(`UPDATE ${db.s}.generations SET training_id = NULL WHERE id = $1`, [g.id])).rejects.toThrow(/training_id/);
+  });
+
+  it("generation.no-completed-model: the generation's training made to look failed, or deleted, with triggers off", async () => {
+    const { db, u } = await setup();
+    const user = u("retrain-failed");
+    const g = await firstGeneration(db, user.id);
+    await withTriggersOff(db, `UPDATE ${db.s}.trainings SET status = 'failed' WHERE id = $1`, [g.training_id]);
+    // Its model says completed with that version: model.version-source too.
+    const { found } = await findings(db);
+    expect(found).toContainEqual(["generation.no-completed-model", user.id]);
+    expect(new Set(found.map(([rule]) => rule))).toEqual(new Set(["generation.no-completed-model", "model.version-source"]));
+
+    const { db: db2, u: u2 } = await setup();
+    const user2 = u2("failed-then-trained");
+    const g2 = await firstGeneration(db2, user2.id);
+    await withTriggersOff(db2, `DELETE FROM ${db2.s}.trainings WHERE id = $1`, [g2.training_id]);
+    const found2 = (await findings(db2)).found;
+    expect(found2).toContainEqual(["generation.no-completed-model", user2.id]);
+    expect(new Set(found2.map(([rule]) => rule))).toEqual(new Set(["generation.no-completed-model", "model.version-source"]));
+  });
+
+  it("generation.model: a key weakened to the training alone lets another user's version in, and the audit finds it", async () => {
+    const { db, u } = await setup();
+    const other = u("trained#2");
+    const g = await firstGeneration(db, u("trained").id);
+    await dropTrainingKey(db);
+    await db.query(`ALTER TABLE ${db.s}.generations ADD CONSTRAINT ${FOREIGN_KEY} FOREIGN KEY (training_id) REFERENCES ${db.s}.trainings (id)`);
+    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${other.modelId}:${other.versions[0]}`]);
+    await expectOnly(db, "generation.model", u("trained").id);
   });
 
   it("generation.no-completed-model: for a user still training, and before the first training finished", async () => {
     const { db, u } = await setup();
     const user = u("training");
     const input = buildGenerationInput(`user${user.id} portrait`, 7, "guidance_scale");
-    await db.query(
-      `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed) VALUES ($1, $2, $3, $4, $5, 7)`,
-      [user.id, `${user.modelId}:${hexId("never trained")}`, `user${user.id} portrait`, JSON.stringify(input), hashInput(input)],
-    );
+    const running = (await db.query<{ id: number }>(`SELECT id FROM ${db.s}.trainings WHERE user_id = $1`, [user.id])).rows[0]!.id;
+    const plant = () =>
+      db.query(
+        `INSERT INTO ${db.s}.generations (user_id, version_ref, prompt, input, input_hash, seed, training_id) VALUES ($1, $2, $3, $4, $5, 7, $6)`,
+        [user.id, `${user.modelId}:${hexId("never trained")}`, `user${user.id} portrait`, JSON.stringify(input), hashInput(input), running],
+      );
+    // The running training has made no version: 0010's key refuses the row.
+    await expect(plant()).rejects.toThrow(new RegExp(FOREIGN_KEY));
+    await dropTrainingKey(db);
+    await plant();
     await expectOnly(db, "generation.no-completed-model", user.id);
 
     const { db: db2, u: u2 } = await setup();
@@ -244,9 +357,19 @@ forEachBackend((backend) => {
     const { db, u } = await setup();
     const user = u("retrained");
     const g = await firstGeneration(db, user.id);
-    // Recorded at T0+2h with the version whose training finished at T0+5h (the first one existed).
-    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, `${user.modelId}:${user.versions[1]}`]);
+    // Recorded at T0+2h with the version whose training finished at T0+5h (the first one existed),
+    // naming that training: the key holds (a key cannot hold the time order), and the audit finds it.
+    const later = await trainingOf(db, user.id, user.versions[1]!);
+    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2, training_id = $3 WHERE id = $1`, [g.id, `${user.modelId}:${user.versions[1]}`, later]);
     await expectOnly(db, "generation.version", user.id);
+
+    // Still naming the first training, with the key dropped.
+    const { db: db2, u: u2 } = await setup();
+    const user2 = u2("retrained");
+    const g2 = await firstGeneration(db2, user2.id);
+    await dropTrainingKey(db2);
+    await db2.query(`UPDATE ${db2.s}.generations SET version_ref = $2 WHERE id = $1`, [g2.id, `${user2.modelId}:${user2.versions[1]}`]);
+    await expectOnly(db2, "generation.version", user2.id);
   });
 
   it("generation.input: an added, a changed and a missing input, prompt drift, and the wrong guidance key", async () => {

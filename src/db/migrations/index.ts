@@ -12,6 +12,7 @@ import owners from "./0006_owners.sql";
 import costs from "./0007_costs.sql";
 import faceIdentity from "./0008_face_identity.sql";
 import workHolders from "./0009_work_holders.sql";
+import generationTraining from "./0010_generation_training.sql";
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0007_costs", costs),
   migration("0008_face_identity", faceIdentity),
   migration("0009_work_holders", workHolders),
+  migration("0010_generation_training", generationTraining),
 ]);
