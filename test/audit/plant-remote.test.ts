@@ -69,9 +69,14 @@ forEachBackend((backend) => {
     // (0002's unique index would refuse the second training naming it.)
     await db.query(`DROP INDEX ${db.s}.trainings_output_version`);
     const theirs = users[0]!.versions[0]!;
-    await db.query(`UPDATE ${db.s}.trainings SET output_version = $2 WHERE user_id = $1`, ["u1", theirs]);
+    // The training and its generations change together: 0010's key between them is not checked
+    // (triggers off), and holds again afterwards.
+    await db.transaction(async (tx) => {
+      await tx.query("SET LOCAL session_replication_role = replica");
+      await tx.query(`UPDATE ${db.s}.trainings SET output_version = $2 WHERE user_id = $1`, ["u1", theirs]);
+      await tx.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE user_id = $1`, ["u1", `${users[1]!.modelId}:${theirs}`]);
+    });
     await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = $2 WHERE user_id = $1`, ["u1", theirs]);
-    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE user_id = $1`, ["u1", `${users[1]!.modelId}:${theirs}`]);
     const report = await runAudit(makeContext(db, emu, fast), { remote: true });
     expect(report.violations.map((v) => [v.rule, v.userId]).sort()).toEqual(
       [
