@@ -98,6 +98,7 @@ async function lockAndPrepare(tx: Transaction, db: Database): Promise<AppliedRow
   // Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists.
   const found = await tx.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [db.schema]);
   if (found.rowCount === 0) await tx.exec(`CREATE SCHEMA ${db.s}`);
+  else await refuseForeignSchema(tx, db.schema);
   await tx.exec(
     `CREATE TABLE IF NOT EXISTS ${db.s}.migrations (
        version     int PRIMARY KEY,
@@ -107,6 +108,32 @@ async function lockAndPrepare(tx: Transaction, db: Database): Promise<AppliedRow
      )`,
   );
   return (await tx.query<AppliedRow>(`SELECT version, name, checksum FROM ${db.s}.migrations ORDER BY version`)).rows;
+}
+
+/**
+ * A schema that already holds tables, views or sequences but no sselfie migrations table belongs to
+ * another application: sselfie's tables would land among its own (and a name they share, such as
+ * `users`, would fail halfway). Refused before anything is created there.
+ */
+async function refuseForeignSchema(tx: Transaction, schema: string): Promise<void> {
+  const { rows } = await tx.query<{ others: string[] | null; ours: boolean }>(
+    `SELECT array_agg(c.relname::text ORDER BY c.relname) FILTER (WHERE c.relname <> 'migrations') AS others,
+            EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class m ON m.oid = a.attrelid
+                     WHERE m.relnamespace = n.oid AND m.relname = 'migrations' AND a.attname = 'checksum') AS ours
+       FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      WHERE n.nspname = $1
+      GROUP BY n.oid`,
+    [schema],
+  );
+  const others = rows[0]?.others ?? [];
+  if (others.length === 0 || rows[0]?.ours) return;
+  const shown = others.slice(0, 3).join(", ") + (others.length > 3 ? `, … (${others.length} in all)` : "");
+  throw new DatabaseError(
+    `The schema "${schema}" already holds objects of another application (${shown}) and no sselfie migrations: sselfie keeps ` +
+      `its tables in a schema of its own. Choose another SSELFIE_SCHEMA (--schema), or the default "sselfie".`,
+    { schema, objects: others.length },
+    "DATABASE_SCHEMA_FOREIGN",
+  );
 }
 
 function verify(rows: AppliedRow[], known: readonly Migration[]): void {

@@ -30,6 +30,20 @@ async function rejection(promise: Promise<unknown>): Promise<DatabaseError> {
 
 forEachBackend((backend) => {
   describe("migrate", () => {
+    it("refuses a schema that holds another application's tables, and creates nothing there", async () => {
+      const db = await backend.freshDatabase({ migrate: false });
+      await db.exec(`CREATE SCHEMA ${db.s}; CREATE TABLE ${db.s}.orders (id int); CREATE TABLE ${db.s}.users (id int)`);
+      const err = await rejection(migrate(db));
+      expect(err.code).toBe("DATABASE_SCHEMA_FOREIGN");
+      expect(err.message).toContain("orders, users");
+      const tables = await db.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [db.schema]);
+      expect(tables.rows.map((r) => r.t)).toEqual(["orders", "users"]);
+      // An empty schema made for sselfie beforehand is fine.
+      const empty = await backend.freshDatabase({ migrate: false });
+      await empty.exec(`CREATE SCHEMA ${empty.s}`);
+      expect((await migrate(empty)).schemaVersion).toBe(LATEST);
+    });
+
     it("brings a fresh schema to the latest version and records each migration", async () => {
       const db = await backend.freshDatabase({ migrate: false });
       expect(await schemaStatus(db)).toEqual({ schemaVersion: 0, latestVersion: LATEST, pending: VERSIONS, tooNew: false });
