@@ -77,7 +77,7 @@ forEachCliBackend((backend) => {
     const again = await runCli(["erase", "--user", "x1", "--yes"], { env });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/User x1 is erased/);
-    expect(again.stdout).toMatch(/Deleted: 0 version\(s\), no model, 0 upload\(s\), 0 local file\(s\), 0 row\(s\)/);
+    expect(again.stdout).toMatch(/Deleted: 0 versions, no model, 0 uploads, 0 local files, 0 rows/);
   });
 
   it("killed (SIGKILL) while Replicate deletes the versions: generate refuses USER_ERASING, a rerun finishes", async () => {
