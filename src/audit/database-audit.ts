@@ -4,7 +4,7 @@
  * generation look orphaned) and the audit cannot change data even by mistake.
  */
 import type { Database, Transaction } from "../db/types.js";
-import { USER_ID_MAX_LENGTH } from "../locked.js";
+import { GUIDANCE_KEYS, USER_ID_MAX_LENGTH } from "../locked.js";
 import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
 import { erasuresCheck } from "./erasure-checks.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
@@ -46,6 +46,7 @@ export async function auditDatabase(
     const uniqueModelIdIndex = await hasUniqueIndex(tx, db.schema, "user_models", "replicate_model_id");
     const uniqueOutputVersionIndex = await hasUniqueIndex(tx, db.schema, "trainings", "output_version");
     const lockedInputConstraint = await hasLockedInputConstraint(tx, db.schema);
+    const guidanceKeyIndex = await hasPartialIndex(tx, db.schema, "generations", `(input ? '${GUIDANCE_KEYS[1]}'::text)`);
     const results: Record<string, TableCheckResult> = {};
     // One after another: a transaction has one connection.
     const idChecked = (await validatedChecks(tx, db.schema, "users")).has(USER_ID_CHECK(USER_ID_MAX_LENGTH, USER_ID_SQL_PATTERN));
@@ -61,7 +62,7 @@ export async function auditDatabase(
         outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),
       }), opts.maxPerRule);
     const unusual = await loadUnusualSchemas(tx, db.s);
-    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint }), opts.maxPerRule);
+    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, guidanceKeyIndex }), opts.maxPerRule);
     results.erasures = await runTableCheck(tx, erasuresCheck(full), opts.maxPerRule);
     const unfinished = await unfinishedGenerationFindings(tx, db.s, { userId: scope.userId });
     if (then) await then(tx);
@@ -112,6 +113,25 @@ async function hasUniqueIndex(tx: Transaction, schema: string, table: string, co
          AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = '(' || quote_ident($3) || ' IS NOT NULL)')
      ) AS found`,
     [schema, table, column],
+  );
+  return rows[0]?.found === true;
+}
+
+/**
+ * A valid index of `table` whose predicate is exactly `predicate` (as pg_get_expr prints it). It
+ * proves nothing: a query with the same WHERE is answered right with or without it. It only tells
+ * whether asking that question costs a few index pages or a scan of the whole table.
+ */
+async function hasPartialIndex(tx: Transaction, schema: string, table: string, predicate: string): Promise<boolean> {
+  const { rows } = await tx.query<{ found: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relname = $2 AND i.indisvalid AND i.indisready
+         AND i.indpred IS NOT NULL AND pg_get_expr(i.indpred, i.indrelid) = $3
+     ) AS found`,
+    [schema, table, predicate],
   );
   return rows[0]?.found === true;
 }

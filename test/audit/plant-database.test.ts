@@ -410,6 +410,39 @@ forEachBackend((backend) => {
     }
   });
 
+  it("generation.input: the guidance key is read from 0011's partial index, and found the same without it or with triggers off", async () => {
+    const GUIDANCE_INDEX = "generations_guidance_key";
+    const { db, u } = await setup();
+    const user = u("trained");
+    const g = await firstGeneration(db, user.id);
+    const { guidance_scale: value, ...rest } = g.input;
+    const input = { ...rest, guidance: value };
+    // Written with triggers off: the index holds the row all the same (indexes are not triggers).
+    await withTriggersOff(db, `UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
+    const seen: string[] = [];
+    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
+      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
+    // The rules pass over generations (the first count of that table) reads nothing of the input.
+    const rulesPass = () => seen.find((sql) => /generations x /.test(sql) && /count\(\*\)/.test(sql))!;
+    const v = await expectOnly(spy as Database, "generation.input", user.id);
+    expect(v.generationId).toBe(g.id);
+    expect(v.message).toMatch(/guidance/);
+    expect(rulesPass()).not.toMatch(/x\.input/);
+    expect(rulesPass()).toContain(`ga.input ? 'guidance'`);
+
+    // The index replaced by one that holds other rows: the input is read row by row again.
+    await db.query(`DROP INDEX ${db.s}.${GUIDANCE_INDEX}`);
+    await db.query(`CREATE INDEX ${GUIDANCE_INDEX} ON ${db.s}.generations (id) WHERE input ? 'guidance_scale'`);
+    seen.length = 0;
+    expect((await expectOnly(spy as Database, "generation.input", user.id)).generationId).toBe(g.id);
+    expect(rulesPass()).toMatch(/x\.input \?/);
+    // Dropped: the same.
+    await db.query(`DROP INDEX ${db.s}.${GUIDANCE_INDEX}`);
+    seen.length = 0;
+    expect((await expectOnly(spy as Database, "generation.input", user.id)).generationId).toBe(g.id);
+    expect(rulesPass()).toMatch(/x\.input \?/);
+  });
+
   it("generation.input: an input that is not an object at all", async () => {
     for (const value of ['"portrait"', "[1, 2]", "null"]) {
       const { db, u } = await setup();

@@ -13,6 +13,7 @@ import costs from "./0007_costs.sql";
 import faceIdentity from "./0008_face_identity.sql";
 import workHolders from "./0009_work_holders.sql";
 import generationTraining from "./0010_generation_training.sql";
+import auditIndexOnly from "./0011_audit_index_only.sql";
 
 export interface Migration {
   version: number;
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0008_face_identity", faceIdentity),
   migration("0009_work_holders", workHolders),
   migration("0010_generation_training", generationTraining),
+  migration("0011_audit_index_only", auditIndexOnly),
 ]);
