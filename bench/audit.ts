@@ -54,9 +54,21 @@ async function applyAuditIndexes(db: Database, kept = false): Promise<void> {
   if (rows[0]!.n === 0) await db.exec(`DROP INDEX IF EXISTS ${db.s}.model_version_schemas_usual_inputs`);
   const t0 = process.hrtime.bigint();
   const { applied } = await migrate(db);
-  if (kept && applied.length > 0) {
+  const tables = `${db.s}.users, ${db.s}.user_models, ${db.s}.trainings, ${db.s}.model_version_schemas, ${db.s}.generations`;
+  // Migrations up to 0010 rewrote rows; 0011 only adds indexes.
+  if (kept && applied.some((version) => version <= 10)) {
     console.log(`migrated the kept schema ${db.schema} (${applied.join(", ")}) in ${(ms(t0) / 1000).toFixed(0)} s; compacting…`);
-    await db.exec(`VACUUM FULL ANALYZE ${db.s}.users, ${db.s}.user_models, ${db.s}.trainings, ${db.s}.model_version_schemas, ${db.s}.generations`);
+    await db.exec(`VACUUM FULL ${tables}`);
+  } else if (kept && applied.length > 0) {
+    console.log(`migrated the kept schema ${db.schema} (${applied.join(", ")}) in ${(ms(t0) / 1000).toFixed(0)} s`);
+  }
+  // A compacted table has no page marked all-visible (VACUUM FULL does not mark them), so an
+  // index-only scan would read the rows after all. A live database's autovacuum marks them; a
+  // plain VACUUM does so here (cheap when nothing changed: it skips pages already marked).
+  if (kept) {
+    const t1 = process.hrtime.bigint();
+    await db.exec(`VACUUM ANALYZE ${tables}`);
+    console.log(`vacuumed ${db.schema} in ${(ms(t1) / 1000).toFixed(0)} s`);
   }
 }
 
@@ -175,11 +187,19 @@ function timed(db: Database, log: Map<string, number[]>): Database {
 
 const TABLES = ["users", "user_models", "trainings", "generations"];
 
-/** count(*) of each table: every page read, no column looked at. */
-async function bareScan(db: Database): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  for (const table of TABLES) await db.query(`SELECT count(*) FROM ${db.s}.${table}`);
-  return ms(t0);
+/**
+ * count(*) of each table: every page read, no column looked at. With the visibility map set the
+ * planner counts a table from its smallest index instead (a few percent of its pages): `heap`
+ * keeps the floor what it says, a scan of every page of the rows; `heap: false` is the planner's
+ * own count(*), measured beside it.
+ */
+async function bareScan(db: Database, heap = true): Promise<number> {
+  return db.transaction(async (tx) => {
+    if (heap) await tx.exec("SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off");
+    const t0 = process.hrtime.bigint();
+    for (const table of TABLES) await tx.query(`SELECT count(*) FROM ${db.s}.${table}`);
+    return ms(t0);
+  });
 }
 
 /** Every row formed whole (pg_column_size of the row): every byte of every column touched once. */
@@ -222,6 +242,7 @@ async function benchDatabase(sizes: number[], runs: number): Promise<void> {
       if (!warm.ok) throw new Error(`benchmark data is not clean: ${JSON.stringify(warm.counts)}`);
       perQuery.clear();
       const bare: number[] = [];
+      const bareAny: number[] = [];
       const read: number[] = [];
       const audit: number[] = [];
       const ratios: number[] = [];
@@ -232,7 +253,10 @@ async function benchDatabase(sizes: number[], runs: number): Promise<void> {
         const order = i % 2 === 0 ? ["bare", "cols", "read", "audit"] : ["audit", "read", "cols", "bare"];
         const t: Record<string, number> = {};
         for (const which of order) {
-          if (which === "bare") t.bare = await bareScan(db);
+          if (which === "bare") {
+            t.bare = await bareScan(db);
+            t.bareAny = await bareScan(db, false);
+          }
           else if (which === "read") t.read = await bareRead(db);
           else if (which === "cols") t.cols = await bareColumns(db);
           else {
@@ -242,6 +266,7 @@ async function benchDatabase(sizes: number[], runs: number): Promise<void> {
           }
         }
         bare.push(t.bare!);
+        bareAny.push(t.bareAny!);
         read.push(t.read!);
         audit.push(t.audit!);
         ratios.push(t.audit! / t.bare!);
@@ -253,7 +278,8 @@ async function benchDatabase(sizes: number[], runs: number): Promise<void> {
       console.log(
         `\n${users.toLocaleString()} users (${warm.checked.trainings.toLocaleString()} trainings, ${warm.checked.generations.toLocaleString()} generations), ${runs} runs, load ${load}`,
       );
-      console.log(`  bare scan, count(*)        median ${median(bare).toFixed(0)} ms`);
+      console.log(`  bare scan, count(*)        median ${median(bare).toFixed(0)} ms (every page of the rows)`);
+      console.log(`  count(*), planner's choice median ${median(bareAny).toFixed(0)} ms (from an index where the visibility map allows)`);
       console.log(`  bare read, audited columns median ${median(cols).toFixed(0)} ms`);
       console.log(`  bare read, every column    median ${median(read).toFixed(0)} ms`);
       console.log(
