@@ -6,7 +6,6 @@ import { readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
 import { SCHEMA_NAME_PATTERN } from "./db/types.js";
 import { DEFAULT_PRICE_PER_SECOND, validatePricePerSecond } from "./costs/price.js";
 import { ConfigError } from "./errors.js";
@@ -15,17 +14,21 @@ import { DEFAULT_BASE_URL } from "./replicate/defaults.js";
 
 export const CONFIG_FILE_NAME = "config.json";
 
-/** What the config file may hold (written by `sselfie login`). */
-const fileSchema = z
-  .object({
-    token: z.string().optional(),
-    databaseUrl: z.string().optional(),
-    schema: z.string().optional(),
-    replicateOwner: z.string().optional(),
-    replicateBaseUrl: z.string().optional(),
-  })
-  .strict();
-export type ConfigFile = z.infer<typeof fileSchema>;
+/** What the config file may hold (written by `sselfie login`): these keys, each a string. */
+const FILE_KEYS = ["token", "databaseUrl", "schema", "replicateOwner", "replicateBaseUrl"] as const;
+export type ConfigFile = { [K in (typeof FILE_KEYS)[number]]?: string };
+
+/** What is wrong with a parsed config file (nothing: it is a ConfigFile). */
+function configFileIssues(parsed: unknown): string[] {
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return [`it must hold a JSON object, not ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`}`];
+  }
+  return Object.entries(parsed).flatMap(([key, value]) => {
+    if (!(FILE_KEYS as readonly string[]).includes(key)) return [`unknown key ${JSON.stringify(key)} (it may hold ${FILE_KEYS.join(", ")})`];
+    if (typeof value !== "string") return [`${key} must be a string, not ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}`];
+    return [];
+  });
+}
 
 /** One check, one message: a value that is no URL at all and an ftp:// one are refused alike. */
 export const HTTP_URL = "must be an http(s) URL (e.g. https://example.com/path)";
@@ -38,49 +41,76 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-const configSchema = z.object({
-  home: z.string().min(1),
-  databaseUrl: z
-    .string()
-    .refine((v) => /^postgres(ql)?:\/\//.test(v), "must start with postgres:// or postgresql://")
-    .optional(),
-  schema: z
-    .string()
-    .regex(SCHEMA_NAME_PATTERN, "must be a lowercase SQL identifier (letters, digits, _)"),
-  token: z.string().min(1).optional(),
-  replicateApiToken: z.string().min(1).optional(),
-  replicateOwner: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, "must be a Replicate account or organisation name")
-    .optional(),
-  replicateBaseUrl: z.string().refine(isHttpUrl, HTTP_URL),
-  webhookUrl: z.string().refine(isHttpUrl, HTTP_URL).optional(),
+/** The validated settings, frozen. */
+export type SselfieConfig = Readonly<{
+  home: string;
+  databaseUrl?: string | undefined;
+  schema: string;
+  token?: string | undefined;
+  replicateApiToken?: string | undefined;
+  replicateOwner?: string | undefined;
+  replicateBaseUrl: string;
+  webhookUrl?: string | undefined;
   /** USD per GPU second, an exact decimal string (costs are `numeric`, never floats). */
-  pricePerSecond: z.string().refine((v) => {
-    try {
-      validatePricePerSecond(v);
-      return true;
-    } catch {
-      return false;
-    }
-  }, "must be a decimal price in USD per second above 0 and at most 1 (e.g. 0.001525)"),
+  pricePerSecond: string;
   /**
    * SSELFIE_IDENTITY_CHECK=off: no face checks, for test suites of other rules. Trainings then
    * record that nothing vouches for their photos, and `audit` reports each one.
    */
-  identityCheck: z.boolean(),
+  identityCheck: boolean;
   /**
    * SSELFIE_REPLICATE_TIMEOUT: seconds Replicate has to answer one attempt of a request (an upload
    * gets more by its size), 0.1 to 600; unset: the gateway's 30.
    */
-  replicateTimeoutMs: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
-    .transform((v) => Math.round(Number(v) * 1000))
-    .refine((ms) => ms >= 100 && ms <= 600_000, "must be between 0.1 and 600 seconds")
-    .optional(),
-});
-export type SselfieConfig = Readonly<z.infer<typeof configSchema>>;
+  replicateTimeoutMs?: number | undefined;
+}>;
+
+type SettingsText = { [K in keyof SselfieConfig]: SselfieConfig[K] extends boolean ? boolean : string | undefined };
+
+/**
+ * Each string setting's rule and the message when a set value breaks it, in the order they are
+ * reported. A plain table rather than a zod schema: every command loads this module, and zod's
+ * import alone (95 files) was measured at 0.27-0.98 s on a loaded machine (bench/README.md).
+ */
+const RULES: ReadonlyArray<{ key: Exclude<keyof SselfieConfig, "identityCheck">; ok: (v: string) => boolean; message: string }> = [
+  { key: "home", ok: (v) => v.length > 0, message: "must not be empty" },
+  { key: "databaseUrl", ok: (v) => /^postgres(ql)?:\/\//.test(v), message: "must start with postgres:// or postgresql://" },
+  { key: "schema", ok: (v) => SCHEMA_NAME_PATTERN.test(v), message: "must be a lowercase SQL identifier (letters, digits, _)" },
+  { key: "token", ok: (v) => v.length > 0, message: "must not be empty" },
+  { key: "replicateApiToken", ok: (v) => v.length > 0, message: "must not be empty" },
+  { key: "replicateOwner", ok: (v) => /^[a-z0-9][a-z0-9_-]*$/i.test(v), message: "must be a Replicate account or organisation name" },
+  { key: "replicateBaseUrl", ok: isHttpUrl, message: HTTP_URL },
+  { key: "webhookUrl", ok: isHttpUrl, message: HTTP_URL },
+  {
+    key: "pricePerSecond",
+    ok: (v) => {
+      try {
+        validatePricePerSecond(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    message: "must be a decimal price in USD per second above 0 and at most 1 (e.g. 0.001525)",
+  },
+  { key: "replicateTimeoutMs", ok: (v) => /^\d+(\.\d+)?$/.test(v), message: "must be a number of seconds" },
+  { key: "replicateTimeoutMs", ok: (v) => timeoutMs(v) >= 100 && timeoutMs(v) <= 600_000, message: "must be between 0.1 and 600 seconds" },
+];
+
+function timeoutMs(seconds: string): number {
+  return Math.round(Number(seconds) * 1000);
+}
+
+/** The settings that break a rule, each with its message (a setting's later rules are not checked once one fails). */
+function settingIssues(candidate: SettingsText): Array<{ key: string; message: string }> {
+  const issues: Array<{ key: string; message: string }> = [];
+  for (const rule of RULES) {
+    const value = candidate[rule.key];
+    if (typeof value !== "string" || issues.some((i) => i.key === rule.key)) continue;
+    if (!rule.ok(value)) issues.push({ key: rule.key, message: rule.message });
+  }
+  return issues;
+}
 
 /** Flags as the CLI parsed them; unset flags must not override anything. */
 export interface ConfigFlags {
@@ -117,11 +147,9 @@ export function readConfigFile(home: string): ConfigFile {
   } catch {
     throw new ConfigError(`The config file ${path} is not valid JSON. Fix or delete it.`, { path });
   }
-  const result = fileSchema.safeParse(parsed);
-  if (!result.success) {
-    throw new ConfigError(`The config file ${path} is invalid: ${describeIssues(result.error)}`, { path });
-  }
-  return result.data;
+  const issues = configFileIssues(parsed);
+  if (issues.length > 0) throw new ConfigError(`The config file ${path} is invalid: ${issues.join("; ")}.`, { path });
+  return parsed as ConfigFile;
 }
 
 /**
@@ -158,13 +186,8 @@ const SETTING_NAMES: Record<string, string> = {
   replicateTimeoutMs: "SSELFIE_REPLICATE_TIMEOUT",
 };
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => {
-      const key = String(i.path[0] ?? "");
-      return `${SETTING_NAMES[key] ?? key} ${i.message}`;
-    })
-    .join("; ");
+function describeIssues(issues: ReadonlyArray<{ key: string; message: string }>): string {
+  return issues.map((i) => `${SETTING_NAMES[i.key] ?? i.key} ${i.message}`).join("; ");
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -210,7 +233,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   refuseEmptyValues(flags, env);
   const home = nonEmpty(env.SSELFIE_HOME) ?? defaultHome(env);
   const file = readConfigFile(home);
-  const candidate = {
+  const candidate: SettingsText = {
     home,
     databaseUrl: nonEmpty(flags.databaseUrl) ?? nonEmpty(env.DATABASE_URL) ?? nonEmpty(file.databaseUrl),
     schema: nonEmpty(flags.schema) ?? nonEmpty(env.SSELFIE_SCHEMA) ?? nonEmpty(file.schema) ?? "sselfie",
@@ -224,13 +247,17 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     identityCheck: nonEmpty(env.SSELFIE_IDENTITY_CHECK) !== "off",
     replicateTimeoutMs: nonEmpty(env.SSELFIE_REPLICATE_TIMEOUT),
   };
-  const result = configSchema.safeParse(candidate);
-  if (!result.success) {
-    throw new ConfigError(`Invalid configuration: ${describeIssues(result.error)}`, {
-      settings: result.error.issues.map((i) => SETTING_NAMES[String(i.path[0])] ?? String(i.path[0])),
+  const issues = settingIssues(candidate);
+  if (issues.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`, {
+      settings: issues.map((i) => SETTING_NAMES[i.key] ?? i.key),
     });
   }
-  return Object.freeze(result.data);
+  const { replicateTimeoutMs, ...settings } = candidate;
+  return Object.freeze({
+    ...(settings as Omit<SselfieConfig, "replicateTimeoutMs">),
+    replicateTimeoutMs: replicateTimeoutMs === undefined ? undefined : timeoutMs(replicateTimeoutMs),
+  });
 }
 
 /**

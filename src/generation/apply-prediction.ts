@@ -16,7 +16,8 @@ import { appendEvent } from "../db/operator-events.js";
 import { InvalidInputError } from "../errors.js";
 import { hashInput } from "../locked.js";
 import { metricsOf, priceOf } from "../costs/metrics.js";
-import { PredictionSchema, isTerminalStatus, type Prediction } from "../replicate/schemas.js";
+import type { Prediction } from "../replicate/schemas.js";
+import { isTerminalStatus } from "../replicate/statuses.js";
 
 /**
  * What a prediction says, in the generations table's terms. Every path (generate, webhooks,
@@ -61,6 +62,8 @@ async function findRow(ctx: SselfieContext, p: Prediction): Promise<{ row: Gener
  * and late deliveries are harmless.
  */
 export async function applyPredictionUpdate(ctx: SselfieContext, prediction: unknown): Promise<boolean> {
+  // zod and the response schemas load with the first object to check, not with every command.
+  const { PredictionSchema } = await import("../replicate/schemas.js");
   const parsed = PredictionSchema.safeParse(prediction);
   if (!parsed.success) {
     throw new InvalidInputError("Not a Replicate prediction object.", {

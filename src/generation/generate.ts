@@ -35,7 +35,8 @@ import { InvalidInputError, OutcomeError, ReplicateError, StateError } from "../
 import { ensureDirectory } from "../fs-safety.js";
 import { LOCKED_GENERATION_INPUT, hashInput, randomSeed, validateSeed, validateUserId } from "../locked.js";
 import { currentHolder } from "../process-holder.js";
-import { isTerminalStatus, type Prediction } from "../replicate/schemas.js";
+import type { Prediction } from "../replicate/schemas.js";
+import { isTerminalStatus } from "../replicate/statuses.js";
 import { abortableSleep } from "../abortable-sleep.js";
 import { budgetExceeded } from "../costs/budget-exceeded.js";
 import { estimateGenerationUsd } from "../costs/estimate.js";

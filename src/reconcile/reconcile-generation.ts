@@ -9,7 +9,7 @@ import { applyPredictionToGeneration, getGeneration, type GenerationRow } from "
 import { OutcomeError, StateError } from "../errors.js";
 import { GUIDANCE_KEYS } from "../locked.js";
 import type { Prediction } from "../replicate/schemas.js";
-import { isTerminalStatus } from "../replicate/schemas.js";
+import { isTerminalStatus } from "../replicate/statuses.js";
 import { priceOf } from "../costs/metrics.js";
 import { predictionUpdate } from "../generation/apply-prediction.js";
 import { checkRecordedRequest } from "../generation/find-prediction.js";

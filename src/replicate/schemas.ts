@@ -5,20 +5,12 @@
  */
 import { z } from "zod";
 
-export const STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
-export const TERMINAL_STATUSES = ["succeeded", "failed", "canceled", "aborted"] as const;
+import { STATUSES, VERSION_REF_PATTERN } from "./statuses.js";
+
+export { isTerminalStatus, STATUSES, TERMINAL_STATUSES, VERSION_REF_PATTERN } from "./statuses.js";
+export type { PredictionStatus, TerminalStatus, TrainingStatus } from "./statuses.js";
 
 export const StatusSchema = z.enum(STATUSES);
-export type TrainingStatus = z.infer<typeof StatusSchema>;
-export type PredictionStatus = TrainingStatus;
-export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-
-export function isTerminalStatus(status: string): status is TerminalStatus {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
-}
-
-/** `owner/name:<64 hex>`, as a training's `output.version` gives it. */
-export const VERSION_REF_PATTERN = /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*):([0-9a-f]{64})$/;
 
 const nullableString = z.string().nullable().optional().transform((v) => v ?? null);
 /** Replicate's `error` is usually a string; anything else is kept readable rather than refused. */

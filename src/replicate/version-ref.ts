@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors.js";
-import { VERSION_REF_PATTERN } from "./schemas.js";
+import { VERSION_REF_PATTERN } from "./statuses.js";
 
 export interface VersionRef {
   owner: string;

@@ -11,7 +11,9 @@ import { getTrainingRow, lockTrainingRow, updateTrainingState, type TrainingRow,
 import type { Transaction } from "../db/types.js";
 import { promotePendingFaceReference, setUserModelTraining } from "../db/user-models.js";
 import { destinationModelName } from "../locked.js";
-import { parseTrainingProgress, parseVersionRef, type Training } from "../replicate/index.js";
+import type { Training } from "../replicate/index.js";
+import { parseTrainingProgress } from "../replicate/progress.js";
+import { parseVersionRef } from "../replicate/version-ref.js";
 import { metricsOf, priceOf } from "../costs/metrics.js";
 import { mapReplicateStatus } from "./status-map.js";
 

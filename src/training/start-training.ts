@@ -60,7 +60,9 @@ import { packagePreparedSet, type PreparedManifestEntry } from "../datasets/pack
 import { preparationFailed } from "../datasets/preparation-failed.js";
 import { OWNER_NOT_CONFIGURED } from "../owners/owner-gateways.js";
 import { moveToNextOwner, placementCandidates, poolFull } from "../owners/placement.js";
-import { isModelLimitRefusal, REPLICATE_ERROR_CODES, type Training } from "../replicate/index.js";
+import { REPLICATE_ERROR_CODES } from "../replicate/error-mapping.js";
+import type { Training } from "../replicate/index.js";
+import { isModelLimitRefusal } from "../replicate/model-limit.js";
 import { createIdentityChecks } from "../identity/dataset-checks.js";
 import { judgeUserIdentity } from "../identity/user-identity.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";

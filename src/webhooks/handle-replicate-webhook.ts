@@ -8,7 +8,6 @@ import type { SselfieContext } from "../context.js";
 import { findTrainingForReplicate, type TrainingRow } from "../db/trainings.js";
 import { getWebhookDelivery, recordWebhookDelivery } from "../db/webhook-deliveries.js";
 import type { Prediction, Training } from "../replicate/index.js";
-import { PredictionSchema, TrainingSchema } from "../replicate/schemas.js";
 import { planTrainingUpdate, writeTrainingUpdate } from "../training/apply-training.js";
 import {
   checkTimestamp,
@@ -112,7 +111,7 @@ export async function handleReplicateWebhook(
 
   const row = await trainingRowFor(ctx, payload);
   if (row) {
-    const training = parseObject(TrainingSchema, payload, "training") as Training;
+    const training = (await parseObject("training", payload)) as Training;
     const plan = await planTrainingUpdate(ctx, row, training);
     const fresh = await db.transaction(async (tx) => {
       if (!(await recordWebhookDelivery(tx, db.s, { webhookId: delivery.webhookId, kind: "training", objectId }))) return false;
@@ -124,7 +123,7 @@ export async function handleReplicateWebhook(
   if (isTrainingPayload(payload)) return { handled: false, duplicate: false, kind: "training", id: objectId };
 
   const apply = opts.applyPrediction ?? (await import("../generation/apply-prediction.js")).applyPredictionUpdate;
-  const prediction = parseObject(PredictionSchema, payload, "prediction") as Prediction;
+  const prediction = (await parseObject("prediction", payload)) as Prediction;
   const outcome = await apply(ctx, prediction);
   if (outcome === false || outcome === null || (typeof outcome === "object" && (outcome as { handled?: unknown }).handled === false)) {
     return { handled: false, duplicate: false, kind: "prediction", id: objectId };
@@ -165,8 +164,10 @@ function parseBody(rawBody: string | Uint8Array): Payload {
   return parsed as Payload;
 }
 
-function parseObject(schema: typeof TrainingSchema | typeof PredictionSchema, payload: Payload, kind: string): unknown {
-  const result = schema.safeParse(payload);
+/** The response schemas (and zod) load here, on a delivery, not with every command that imports this module. */
+async function parseObject(kind: "training" | "prediction", payload: Payload): Promise<unknown> {
+  const { PredictionSchema, TrainingSchema } = await import("../replicate/schemas.js");
+  const result = (kind === "training" ? TrainingSchema : PredictionSchema).safeParse(payload);
   if (result.success) return result.data;
   throw new WebhookVerificationError("WEBHOOK_MALFORMED", `The webhook body is not a valid ${kind}: ${result.error.issues[0]?.message ?? "invalid"}.`, {
     id: payload.id,
