@@ -80,9 +80,14 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
 
 /** One query. */
 export async function schemaStatus(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<SchemaStatus> {
-  const latestVersion = Math.max(0, ...migrations.map((m) => m.version));
   const rows = (await appliedMigrations(db)) ?? [];
-  const versions = new Set(rows.map((r) => r.version));
+  return schemaStatusOf(rows.map((r) => r.version), migrations);
+}
+
+/** The status of a schema whose migrations table lists `applied` (versions, in any order). */
+export function schemaStatusOf(applied: readonly number[], migrations: readonly Migration[] = MIGRATIONS): SchemaStatus {
+  const latestVersion = Math.max(0, ...migrations.map((m) => m.version));
+  const versions = new Set(applied);
   const schemaVersion = Math.max(0, ...versions);
   return {
     schemaVersion,
@@ -164,11 +169,15 @@ async function appliedMigrations(db: Database): Promise<AppliedRow[] | undefined
   try {
     return (await db.query<AppliedRow>(`SELECT version, name, checksum FROM ${db.s}.migrations ORDER BY version`)).rows;
   } catch (err) {
-    const code = (err as { code?: unknown } | undefined)?.code;
-    // undefined_table, invalid_schema_name
-    if (code === "42P01" || code === "3F000") return undefined;
+    if (isMissingTableError(err)) return undefined;
     throw err;
   }
+}
+
+/** PostgreSQL's undefined_table or invalid_schema_name: a schema not migrated (or not there at all). */
+export function isMissingTableError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "42P01" || code === "3F000";
 }
 
 export function checksum(sql: string): string {

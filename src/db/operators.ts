@@ -28,9 +28,36 @@ export async function insertOperator(
   return rows[0]!;
 }
 
-export async function findOperatorByTokenHash(db: Queryable, s: string, tokenHash: string): Promise<OperatorRow | null> {
-  const { rows } = await db.query<OperatorRow>(`SELECT * FROM ${s}.operators WHERE token_hash = $1`, [tokenHash]);
+/** An operator as authentication reads it: with whether its token was used within the last minute (by the database's clock). */
+export interface AuthOperatorRow extends OperatorRow {
+  used_within_a_minute: boolean;
+}
+
+const USED_WITHIN_A_MINUTE = `coalesce(last_used_at >= now() - interval '1 minute', false) AS used_within_a_minute`;
+
+export async function findOperatorByTokenHash(db: Queryable, s: string, tokenHash: string): Promise<AuthOperatorRow | null> {
+  const { rows } = await db.query<AuthOperatorRow>(`SELECT *, ${USED_WITHIN_A_MINUTE} FROM ${s}.operators WHERE token_hash = $1`, [tokenHash]);
   return rows[0] ?? null;
+}
+
+/**
+ * The operator holding a token hash, read in the same statement as the versions the schema's
+ * migrations table lists (the check every verb makes first; see SdkCore.readyWith). Fails with
+ * undefined_table where the schema has no migrations table.
+ */
+export async function findOperatorWithAppliedVersions(
+  db: Queryable,
+  s: string,
+  tokenHash: string,
+): Promise<{ applied: number[]; value: AuthOperatorRow | null }> {
+  const { rows } = await db.query<{ [K in keyof AuthOperatorRow]: AuthOperatorRow[K] | null } & { sselfie_applied_versions: number[] | null }>(
+    `SELECT m.sselfie_applied_versions, o.*
+       FROM (SELECT array_agg(version) AS sselfie_applied_versions FROM ${s}.migrations) m
+       LEFT JOIN (SELECT *, ${USED_WITHIN_A_MINUTE} FROM ${s}.operators WHERE token_hash = $1) o ON true`,
+    [tokenHash],
+  );
+  const { sselfie_applied_versions: applied, ...row } = rows[0]!;
+  return { applied: applied ?? [], value: row.id === null ? null : (row as AuthOperatorRow) };
 }
 
 export async function listOperatorRows(db: Queryable, s: string): Promise<OperatorRow[]> {
@@ -64,7 +91,8 @@ export async function revokeOperatorRow(db: Queryable, s: string, name: string):
 /**
  * Records a use, to the minute: a token used again within a minute is not written again. Every
  * command authenticates, and on the embedded database its first write was measured at 0.4 s of a
- * read-only command's 2.5 s on a loaded machine.
+ * read-only command's 2.5 s on a loaded machine. (Authentication does not even send this for a
+ * token its read found used within the minute.)
  */
 export async function touchOperator(db: Queryable, s: string, id: string): Promise<void> {
   await db.query(

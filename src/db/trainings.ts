@@ -6,7 +6,7 @@
 import { settleCte } from "./spending.js";
 import type { ProcessHolder } from "../process-holder.js";
 import type { Queryable } from "./types.js";
-import type { TrainingStatus } from "./user-models.js";
+import type { TrainingStatus, UserModelRow } from "./user-models.js";
 
 export interface TrainingProgressValue {
   step: number;
@@ -119,12 +119,55 @@ export async function getActiveTraining(db: Queryable, s: string, userId: string
   return rows[0] ?? null;
 }
 
+/** The user's latest training: `$1` is the user id. */
+const LATEST_TRAINING = (s: string) => `SELECT * FROM ${s}.trainings WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`;
+
 export async function getLatestTraining(db: Queryable, s: string, userId: string): Promise<TrainingRow | null> {
-  const { rows } = await db.query<TrainingRow>(
-    `SELECT * FROM ${s}.trainings WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
+  const { rows } = await db.query<TrainingRow>(LATEST_TRAINING(s), [userId]);
+  return rows[0] ?? null;
+}
+
+/** What `status` reports from the user's model row. */
+export type ModelStatusFields = Pick<UserModelRow, "replicate_model_id" | "replicate_version_id" | "training_status" | "error">;
+
+/**
+ * The user's model (the fields `status` reports) and latest training, in one statement: a
+ * command's first statement on a table pays for loading the table's catalogue entries, and one
+ * round trip instead of two is what is left to save.
+ */
+export async function getModelAndLatestTraining(
+  db: Queryable,
+  s: string,
+  userId: string,
+): Promise<{ model: ModelStatusFields | null; latest: TrainingRow | null }> {
+  type Row = { [K in keyof TrainingRow]: TrainingRow[K] | null } & {
+    sselfie_model_found: boolean;
+    sselfie_model_id: string | null;
+    sselfie_model_version_id: string | null;
+    sselfie_model_training_status: TrainingStatus | null;
+    sselfie_model_error: string | null;
+  };
+  const { rows } = await db.query<Row>(
+    `SELECT m.user_id IS NOT NULL AS sselfie_model_found, m.replicate_model_id AS sselfie_model_id,
+            m.replicate_version_id AS sselfie_model_version_id, m.training_status AS sselfie_model_training_status,
+            m.error AS sselfie_model_error, t.*
+       FROM (SELECT 1) one
+       LEFT JOIN ${s}.user_models m ON m.user_id = $1
+       LEFT JOIN LATERAL (${LATEST_TRAINING(s)}) t ON true`,
     [userId],
   );
-  return rows[0] ?? null;
+  const {
+    sselfie_model_found: found,
+    sselfie_model_id: modelId,
+    sselfie_model_version_id: versionId,
+    sselfie_model_training_status: trainingStatus,
+    sselfie_model_error: error,
+    ...latest
+  } = rows[0]!;
+  return {
+    model: found ? { replicate_model_id: modelId!, replicate_version_id: versionId, training_status: trainingStatus!, error } : null,
+    latest: latest.id === null ? null : (latest as TrainingRow),
+  };
 }
 
 /**

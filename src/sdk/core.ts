@@ -4,7 +4,7 @@
  * src/index.ts; tests reach it through `sdkInternals` (test/support).
  */
 import type { SselfieContext } from "../context.js";
-import { migrate, schemaStatus, type MigrateResult } from "../db/migrate.js";
+import { isMissingTableError, migrate, schemaStatus, schemaStatusOf, type MigrateResult, type SchemaStatus } from "../db/migrate.js";
 import type { Database } from "../db/types.js";
 import { ConfigError, DatabaseError } from "../errors.js";
 
@@ -27,6 +27,34 @@ export class SdkCore {
     return this.#ready;
   }
 
+  /**
+   * The schema check made in the same statement as a verb's first read, while it has not passed:
+   * `combined` reads what the verb needs together with the versions the migrations table lists
+   * (one round trip instead of two, on every command's path through authentication). A schema
+   * with no migrations table makes `combined` fail: then the check alone says why (NOT_INITIALISED)
+   * and `alone` reads. Once the check passed, `alone` is all there is.
+   */
+  async readyWith<T>(
+    combined: (db: Database) => Promise<{ applied: readonly number[]; value: T }>,
+    alone: (db: Database) => Promise<T>,
+  ): Promise<T> {
+    if (this.#ready) {
+      await this.#ready;
+      return alone(this.db);
+    }
+    let result: { applied: readonly number[]; value: T };
+    try {
+      result = await combined(this.db);
+    } catch (err) {
+      if (!isMissingTableError(err)) throw err;
+      await this.ready();
+      return alone(this.db);
+    }
+    this.#refuseUnlessCurrent(schemaStatusOf(result.applied));
+    this.#ready ??= Promise.resolve();
+    return result.value;
+  }
+
   async migrate(): Promise<MigrateResult> {
     const result = await migrate(this.db);
     this.#ready = Promise.resolve();
@@ -34,8 +62,11 @@ export class SdkCore {
   }
 
   async #checkSchema(): Promise<void> {
+    this.#refuseUnlessCurrent(await schemaStatus(this.db));
+  }
+
+  #refuseUnlessCurrent(status: SchemaStatus): void {
     const db = this.db;
-    const status = await schemaStatus(db);
     if (status.tooNew) {
       throw new DatabaseError(
         `The database schema "${db.schema}" is at version ${status.schemaVersion}, newer than this sselfie knows (${status.latestVersion}): upgrade sselfie.`,

@@ -8,7 +8,8 @@ import {
   type Operator,
   type Principal,
 } from "../operators/operators.js";
-import type { Scope } from "../operators/tokens.js";
+import { isWellFormedToken, type Scope } from "../operators/tokens.js";
+import { findOperatorByTokenHash, findOperatorWithAppliedVersions } from "../db/operators.js";
 import type { SdkCore } from "./core.js";
 import type { RequestOptions } from "./request-options.js";
 
@@ -60,10 +61,20 @@ export class Operators {
    * AuthorizationError (each refusal recorded in operator_events).
    */
   async authenticate(params: AuthenticateParams, _options: RequestOptions = {}): Promise<Principal> {
-    await this.#core.ready();
-    return authenticate(this.#core.db, params.token, params.scope, {
-      action: params.action,
-      ...(params.userId === undefined ? {} : { userId: params.userId }),
-    });
+    const core = this.#core;
+    // A token that can be looked up is read in the same statement as the schema check; any other
+    // is refused after the check alone (so an uninitialised database says so first, as before).
+    if (!params.token || !isWellFormedToken(params.token)) await core.ready();
+    return authenticate(
+      core.db,
+      params.token,
+      params.scope,
+      { action: params.action, ...(params.userId === undefined ? {} : { userId: params.userId }) },
+      (tokenHash) =>
+        core.readyWith(
+          (db) => findOperatorWithAppliedVersions(db, db.s, tokenHash),
+          (db) => findOperatorByTokenHash(db, db.s, tokenHash),
+        ),
+    );
   }
 }

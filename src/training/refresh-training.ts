@@ -3,11 +3,11 @@
  * This polling path is also the fallback that keeps a lost webhook from leaving a training stuck.
  */
 import type { SselfieContext } from "../context.js";
-import { getLatestTraining } from "../db/trainings.js";
+import { getModelAndLatestTraining } from "../db/trainings.js";
 import { modelOwner, validateUserId } from "../locked.js";
 import { applyTraining } from "./apply-training.js";
 import { reconcilePendingTraining, type ReconcileOptions } from "./reconcile.js";
-import { readTrainingStatus, type TrainingStatusResult } from "./training-status.js";
+import { readTrainingStatus, toStatusResult, type TrainingStatusResult } from "./training-status.js";
 
 export type RefreshTrainingOptions = ReconcileOptions;
 
@@ -19,12 +19,15 @@ export async function refreshTraining(
 ): Promise<TrainingStatusResult> {
   const id = validateUserId(userId);
   const { db } = ctx;
-  const latest = await getLatestTraining(db, db.s, id);
+  // One statement when there is nothing to ask Replicate: what it read is the status.
+  const { model, latest } = await getModelAndLatestTraining(db, db.s, id);
   if (latest?.status === "pending") {
     await reconcilePendingTraining(ctx, actor, latest, opts);
   } else if (latest?.status === "training" && latest.replicate_training_id) {
     const training = await (await ctx.gatewayForOwner(modelOwner(latest.destination))).getTraining(latest.replicate_training_id);
     await applyTraining(ctx, latest, training, { actor, source: "status" });
+  } else {
+    return toStatusResult(id, model, latest);
   }
   return readTrainingStatus(db, db.s, id);
 }

@@ -1,6 +1,6 @@
 /** What `status` reports for a user, read from the database only. */
-import { getLatestTraining, type TrainingRow } from "../db/trainings.js";
-import { getUserModel, type TrainingStatus } from "../db/user-models.js";
+import { getModelAndLatestTraining, type TrainingRow } from "../db/trainings.js";
+import type { TrainingStatus } from "../db/user-models.js";
 import type { Queryable } from "../db/types.js";
 
 export interface TrainingStatusResult {
@@ -24,7 +24,7 @@ export interface TrainingStatusResult {
 }
 
 export async function readTrainingStatus(db: Queryable, s: string, userId: string): Promise<TrainingStatusResult> {
-  const [model, latest] = await Promise.all([getUserModel(db, s, userId), getLatestTraining(db, s, userId)]);
+  const { model, latest } = await getModelAndLatestTraining(db, s, userId);
   return toStatusResult(userId, model, latest);
 }
 

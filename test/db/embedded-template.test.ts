@@ -14,6 +14,7 @@ import { defaultManifestPath, usableTemplate, type TemplateManifest } from "../.
 import { checksum, migrate, schemaStatus } from "../../src/db/migrate.js";
 import { MIGRATIONS, type Migration } from "../../src/db/migrations/index.js";
 import type { Database } from "../../src/db/types.js";
+import { counting } from "../support/counting-database.js";
 import { forEachBackend, TEST_DATABASE_URL, testSchemaName } from "../support/databases.js";
 
 const MANIFEST = defaultManifestPath();
@@ -152,24 +153,6 @@ describe("the pre-built embedded database", () => {
     expect(await usableTemplate("sselfie", join(dir, "missing.json"))).toBeUndefined();
   });
 });
-
-/** Counts the statements a database handle runs (transactions' included). */
-function counting(db: Database): { db: Database; statements: string[] } {
-  const statements: string[] = [];
-  const wrapped: Database = {
-    ...db,
-    query: (sql, params) => (statements.push(sql), db.query(sql, params)),
-    exec: (sql) => (statements.push(sql), db.exec(sql)),
-    transaction: (fn) =>
-      db.transaction((tx) =>
-        fn({
-          query: (sql, params) => (statements.push(sql), tx.query(sql, params)),
-          exec: (sql) => (statements.push(sql), tx.exec(sql)),
-        }),
-      ),
-  };
-  return { db: wrapped, statements };
-}
 
 forEachBackend((backend) => {
   describe("a schema already current", () => {
