@@ -7,14 +7,12 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { openDatabase } from "../../src/db/connect.js";
 import { runCli } from "../support/cli.js";
-import { cliBackend, initAndGetAdminToken, NO_FACE_CHECKS } from "../support/cli-env.js";
+import { embeddedEnvWithModel, NO_FACE_CHECKS } from "../support/cli-env.js";
 import { emulatorForFile } from "../support/emulator-for-file.js";
 import { type Emulator } from "../support/emulator/index.js";
 import { goodImages, writeFiles } from "../support/images.js";
 import { tempDir } from "../support/temp-dirs.js";
-import { plantUser } from "../generation/plant.js";
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -35,18 +33,9 @@ emulatorForFile({}, (started) => {
 });
 
 describe("generate --out", () => {
-  const backend = cliBackend("embedded");
   let env: Record<string, string>;
   beforeAll(async () => {
-    const base = await backend.env();
-    const token = await initAndGetAdminToken(base);
-    const db = await openDatabase({ home: base.SSELFIE_HOME!, schema: base.SSELFIE_SCHEMA });
-    try {
-      await plantUser(db, emulator, "42");
-    } finally {
-      await db.close();
-    }
-    env = { ...base, SSELFIE_TOKEN: token, REPLICATE_API_TOKEN: emulator.token, REPLICATE_BASE_URL: emulator.url, REPLICATE_OWNER: emulator.owner };
+    env = await embeddedEnvWithModel(emulator);
   });
 
   const cases: [string, () => string, boolean][] = [

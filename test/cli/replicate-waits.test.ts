@@ -6,13 +6,11 @@
  */
 import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { openDatabase } from "../../src/db/connect.js";
 import { runCli } from "../support/cli.js";
-import { cliBackend, initAndGetAdminToken } from "../support/cli-env.js";
+import { embeddedEnvWithModel } from "../support/cli-env.js";
 import { emulatorForFile } from "../support/emulator-for-file.js";
 import { type Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
-import { plantUser } from "../generation/plant.js";
 
 vi.setConfig({ testTimeout: 90_000 });
 
@@ -21,19 +19,10 @@ emulatorForFile({}, (started) => {
   emulator = started;
 });
 
-const backend = cliBackend("embedded");
-/** A migrated environment with an admin token and user 42 holding a completed model. */
+/** A migrated environment with an admin token and user 42 holding a completed model; each test sets REPLICATE_BASE_URL. */
 let env: Record<string, string>;
 beforeAll(async () => {
-  const base = await backend.env();
-  const token = await initAndGetAdminToken(base);
-  const db = await openDatabase({ home: base.SSELFIE_HOME!, schema: base.SSELFIE_SCHEMA });
-  try {
-    await plantUser(db, emulator, "42");
-  } finally {
-    await db.close();
-  }
-  env = { ...base, SSELFIE_TOKEN: token, REPLICATE_API_TOKEN: emulator.token, REPLICATE_OWNER: emulator.owner };
+  env = await embeddedEnvWithModel(emulator);
 });
 
 /** Accepts connections, reads requests, never answers. */

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe } from "vitest";
 import { runCli } from "./cli.js";
+import type { Emulator } from "./emulator/index.js";
 import { TEST_DATABASE_URL, testSchemaName } from "./databases.js";
 import { copyPgliteTemplate } from "./pglite-template.js";
 
@@ -88,4 +89,22 @@ export async function serverCliSetup(backend: CliBackend, emu: { token: string; 
   const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
   const db = createPgDatabase(pool, base.SSELFIE_SCHEMA!, { ownsPool: false });
   return { env, db, pool };
+}
+
+/**
+ * An initialised embedded environment for CLI tests of `generate`: an admin token, Replicate set to
+ * the emulator, and user `userId` holding a completed model there (planted, not trained).
+ */
+export async function embeddedEnvWithModel(emu: Emulator, userId = "42"): Promise<Record<string, string>> {
+  const base = await cliBackend("embedded").env();
+  const token = await initAndGetAdminToken(base);
+  const { openDatabase } = await import("../../src/db/connect.js");
+  const { plantUser } = await import("../generation/plant.js");
+  const db = await openDatabase({ home: base.SSELFIE_HOME!, schema: base.SSELFIE_SCHEMA });
+  try {
+    await plantUser(db, emu, userId);
+  } finally {
+    await db.close();
+  }
+  return { ...base, SSELFIE_TOKEN: token, REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, REPLICATE_OWNER: emu.owner };
 }
