@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { expect, it } from "vitest";
 import { openDatabase } from "../../src/db/connect.js";
 import { BIN, runCli } from "../support/cli.js";
-import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
+import { forEachCliBackend, initAndGetAdminToken, cliSql } from "../support/cli-env.js";
 import { emulatorForFile } from "../support/emulator-for-file.js";
 import type { Emulator } from "../support/emulator/index.js";
 import { tempDir } from "../support/temp-dirs.js";
@@ -20,14 +20,7 @@ emulatorForFile({ versionDeleteMs: 1500 }, (started) => {
   emulator = started;
 });
 
-async function sql(env: Record<string, string>, text: string): Promise<Record<string, unknown>[]> {
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, home: env.SSELFIE_HOME!, schema: env.SSELFIE_SCHEMA });
-  try {
-    return (await db.query(text.replaceAll(":s", db.s))).rows;
-  } finally {
-    await db.close();
-  }
-}
+const sql = cliSql;
 
 forEachCliBackend((backend) => {
   async function setUp(users: string[]) {

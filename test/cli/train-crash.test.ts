@@ -9,9 +9,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { openDatabase } from "../../src/db/connect.js";
 import { BIN, runCli } from "../support/cli.js";
-import { forEachCliBackend, initAndGetAdminToken } from "../support/cli-env.js";
+import { forEachCliBackend, initAndGetAdminToken, cliSql } from "../support/cli-env.js";
 import { startEmulator, type Emulator, type RecordedRequest } from "../support/emulator/index.js";
 import { goodImages, writeFiles } from "../support/images.js";
 
@@ -54,15 +53,7 @@ async function trainKilledAt(
   return { code, stdout };
 }
 
-/** Runs SQL on the test's database between CLI runs (the embedded one is free once the CLI exits). */
-async function sql(env: Record<string, string>, text: string): Promise<Record<string, unknown>[]> {
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, home: env.SSELFIE_HOME!, schema: env.SSELFIE_SCHEMA });
-  try {
-    return (await db.query(text.replaceAll(":s", db.s))).rows;
-  } finally {
-    await db.close();
-  }
-}
+const sql = cliSql;
 
 const isTrainingCreate = (r: RecordedRequest) => r.method === "POST" && /\/trainings$/.test(r.path);
 /** A POST whose body the emulator has read in full (so an injected fault has been taken). */

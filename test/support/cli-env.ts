@@ -108,3 +108,14 @@ export async function embeddedEnvWithModel(emu: Emulator, userId = "42"): Promis
   }
   return { ...base, SSELFIE_TOKEN: token, REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, REPLICATE_OWNER: emu.owner };
 }
+
+/** Runs SQL (`:s` for the schema) on a CLI environment's database between CLI runs (the embedded one is free once the CLI exits). */
+export async function cliSql(env: Record<string, string>, text: string): Promise<Record<string, unknown>[]> {
+  const { openDatabase } = await import("../../src/db/connect.js");
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, home: env.SSELFIE_HOME!, schema: env.SSELFIE_SCHEMA });
+  try {
+    return (await db.query(text.replaceAll(":s", db.s))).rows;
+  } finally {
+    await db.close();
+  }
+}
