@@ -67,3 +67,23 @@ export const MODEL_TRIGGER_WORD_CHECK = "CHECK ((trigger_word = ('user'::text ||
 export const MODEL_VERSION_HEX_CHECK = "CHECK ((replicate_version_id ~ '^[0-9a-f]{64}$'::text))";
 export const MODEL_COMPLETED_HAS_VERSION_CHECK = "CHECK (((training_status <> 'completed'::text) OR (replicate_version_id IS NOT NULL)))";
 export const TRAINING_OUTPUT_VERSION_HEX_CHECK = "CHECK ((output_version ~ '^[0-9a-f]{64}$'::text))";
+
+/** 0010's generated `trainings.version_ref`, as pg_get_expr prints it (whitespace folded). */
+export const TRAINING_VERSION_REF_EXPRESSION =
+  "CASE WHEN (status = 'completed'::text) THEN ((destination || ':'::text) || output_version) ELSE NULL::text END";
+
+/**
+ * trainings.version_ref is still 0010's stored generated column: the database computes it from
+ * the row on every write, triggers on or off, and no one can write it. A plain column of that
+ * name, or another expression, proves nothing.
+ */
+export async function hasShippedVersionRef(tx: Transaction, schema: string): Promise<boolean> {
+  const { rows } = await tx.query<{ expr: string | null }>(
+    `SELECT pg_get_expr(d.adbin, d.adrelid) AS expr FROM pg_attribute a
+       JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+       JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE n.nspname = $1 AND t.relname = 'trainings' AND a.attname = 'version_ref' AND a.attgenerated = 's' AND NOT a.attisdropped`,
+    [schema],
+  );
+  return rows.length === 1 && rows[0]!.expr?.replace(/\s+/g, " ").trim() === TRAINING_VERSION_REF_EXPRESSION;
+}

@@ -5,7 +5,7 @@
  */
 import type { Database, Transaction } from "../db/types.js";
 import { GUIDANCE_KEYS, USER_ID_MAX_LENGTH } from "../locked.js";
-import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, validatedChecks } from "./constraints.js";
+import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, hasShippedVersionRef, validatedChecks } from "./constraints.js";
 import { erasuresCheck } from "./erasure-checks.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";
@@ -52,17 +52,34 @@ export async function auditDatabase(
     const idChecked = (await validatedChecks(tx, db.schema, "users")).has(USER_ID_CHECK(USER_ID_MAX_LENGTH, USER_ID_SQL_PATTERN));
     const modelChecks = await validatedChecks(tx, db.schema, "user_models");
     results.users = await runTableCheck(tx, usersCheck(full, { idChecked }), opts.maxPerRule);
-    results.models = await runTableCheck(
-      tx,
-      userModelsCheck(full, { uniqueModelIdIndex, uniqueOutputVersionIndex, checks: modelChecks }),
-      opts.maxPerRule,
-    );
+    // A model's active version is proven made by a completed training of its user by counting,
+    // in the trainings pass, the models each training made (see userModelsCheck): no second join
+    // of a million models to a million trainings. It needs each model counted at most once.
+    const tallyModelSources = uniqueOutputVersionIndex && (await hasUniqueIndex(tx, db.schema, "user_models", "user_id"));
     results.trainings = await runTableCheck(tx, trainingsCheck(full, {
         uniqueOutputVersionIndex,
         outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),
+        tallyModelSources,
       }), opts.maxPerRule);
+    const modelsCheck = (versionSource: "join" | "tallied" | "only") =>
+      userModelsCheck(full, { uniqueModelIdIndex, uniqueOutputVersionIndex, checks: modelChecks, versionSource });
+    results.models = await runTableCheck(tx, modelsCheck(tallyModelSources ? "tallied" : "join"), opts.maxPerRule);
+    if (tallyModelSources && results.models.tallies.withVersion !== results.trainings.tallies.modelSources) {
+      const alone = await runTableCheck(tx, modelsCheck("only"), opts.maxPerRule);
+      for (const [rule, n] of alone.counts) results.models.counts.set(rule, n);
+      results.models.listed.push(...alone.listed);
+    }
+    // The trainings pass's findings are part of the proof that settles clean generations at once.
+    const versionRefProven =
+      !results.trainings.counts.has("training.destination") &&
+      !results.trainings.counts.has("training.output-version") &&
+      (await hasShippedVersionRef(tx, db.schema));
     const unusual = await loadUnusualSchemas(tx, db.s);
-    results.generations = await runTableCheck(tx, generationsCheck(full, unusual, { lockedInputConstraint, guidanceKeyIndex }), opts.maxPerRule);
+    results.generations = await runTableCheck(
+      tx,
+      generationsCheck(full, unusual, { lockedInputConstraint, guidanceKeyIndex, versionRefProven }),
+      opts.maxPerRule,
+    );
     results.erasures = await runTableCheck(tx, erasuresCheck(full), opts.maxPerRule);
     const unfinished = await unfinishedGenerationFindings(tx, db.s, { userId: scope.userId });
     if (then) await then(tx);

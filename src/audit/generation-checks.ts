@@ -114,7 +114,7 @@ export async function loadUnusualSchemas(db: Queryable, s: string): Promise<Unus
 export function generationsCheck(
   scope: AuditScope,
   unusual: UnusualSchema[] | "too-many",
-  opts: { lockedInputConstraint: boolean; guidanceKeyIndex?: boolean } = { lockedInputConstraint: false },
+  opts: { lockedInputConstraint: boolean; guidanceKeyIndex?: boolean; versionRefProven?: boolean } = { lockedInputConstraint: false },
 ): TableCheck<GenerationRow> {
   const p = new SqlParams();
   const { s } = scope;
@@ -176,7 +176,16 @@ export function generationsCheck(
   // recorded (checked to be 64 hex by training.output-version) needs no second look.
   const ownModel = `(left(x.version_ref, -64) = ${expectedModel} || ':' AND (coalesce(${linked}, false) OR ${hex64Sql("right(x.version_ref, 64)")}))`;
   const noVersionThen = `${ownModel} AND NOT ${completedThen}`;
-  const noVersionScreen = `NOT coalesce(${linked} AND t.done <= x.created_at, false)`;
+  // `versionRefProven`: trainings.version_ref is 0010's generated `{destination}:{output_version}`
+  // (the catalogue says so) and the trainings pass found every destination in scope to be its
+  // user's own model and every completed training's output 64 hex. A row equal to its training's
+  // reference, of the same user, done by then, is then of its own model, and a version that
+  // training made: one comparison settles the three version rules, and only the rows it does
+  // not settle are looked at again. Without that proof, the model is tested on every row.
+  const settled = opts.versionRefProven
+    ? `coalesce(t.user_id = x.user_id AND t.version_ref = x.version_ref AND t.done <= x.created_at, false)`
+    : `coalesce(${linked} AND t.done <= x.created_at, false)`;
+  const noVersionScreen = `NOT ${settled}`;
   const cachedSchema = `EXISTS (SELECT 1 FROM ${s}.model_version_schemas ms WHERE ms.version_id = ${version})`;
   // The key the version's cached schema prefers must be the one used, and the schema must declare
   // every locked input of that form. Usual schemas (not in `us`) prefer the first key; a row using
@@ -200,7 +209,7 @@ export function generationsCheck(
       (noUnusual
         ? "CROSS JOIN (VALUES (NULL::text, NULL::text, NULL::boolean)) AS us(version_id, key, complete)"
         : `LEFT JOIN ${unusualFrom} AS us(version_id, key, complete) ON us.version_id = ${version}`) +
-      ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.id = x.training_id`,
+      ` LEFT JOIN ${completedTrainingsSql(s, { versionRef: opts.versionRefProven })} t ON t.id = x.training_id`,
     where,
     detail: `x.user_id, x.id, x.version_ref, x.input, x.input_hash, x.prompt, x.seed, x.created_at,
       ${expectedModel} AS expected_model, ${usedKey} AS guidance_key, us.key AS schema_key,
@@ -208,14 +217,23 @@ export function generationsCheck(
     order: "x.user_id, x.id",
     params: p,
     rules: [
-      { id: "generation.model", when: `NOT ${ownModel}` },
+      { id: "generation.model", when: `NOT ${ownModel}`, ...(opts.versionRefProven ? { screen: { when: noVersionScreen } } : {}) },
       {
         id: "generation.no-completed-model",
         when: `${noVersionThen} AND NOT ${anyCompletedThen}`,
         screen: { when: noVersionScreen },
       },
       { id: "generation.version", when: `${noVersionThen} AND ${anyCompletedThen}`, screen: { when: noVersionScreen } },
-      { id: "generation.input", when: `NOT ${inputOk(true)}`, screen: { when: `NOT ${inputOk(false)}` } },
+      {
+        id: "generation.input",
+        when: `NOT ${inputOk(true)}`,
+        // With the input proven locked and no unusual cached schema, only a row that sent the
+        // second guidance key can break the rule: those few are counted from 0011's index alone.
+        screen:
+          opts.lockedInputConstraint && opts.guidanceKeyIndex && noUnusual
+            ? { when: alternativeUsed, alone: true }
+            : { when: `NOT ${inputOk(false)}` },
+      },
       // Screened by the hash of the form the row's keys point to, so that a clean row runs the
       // locked-input test once (for the rule above) and one sha256.
       ...(opts.lockedInputConstraint ? [] : [{ id: "generation.input-hash", when: hashMismatch, screen: { when: hashScreen } }]),

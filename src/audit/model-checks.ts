@@ -60,7 +60,19 @@ interface ModelRow {
  */
 export function userModelsCheck(
   scope: AuditScope,
-  opts: { uniqueModelIdIndex: boolean; uniqueOutputVersionIndex?: boolean; checks?: Set<string> },
+  opts: {
+    uniqueModelIdIndex: boolean;
+    uniqueOutputVersionIndex?: boolean;
+    checks?: Set<string>;
+    /**
+     * "tallied": the pass counts the models with an active version (tally `withVersion`) instead
+     * of looking for each one's training; the trainings pass counted the models whose version a
+     * completed training of their user made (`modelSources`). Equal counts prove the rule for
+     * every model; otherwise it is checked again alone (`"only"`). Needs unique output versions
+     * and unique user_models.user_id, so that each model is counted at most once there.
+     */
+    versionSource?: "join" | "tallied" | "only";
+  },
 ): TableCheck<ModelRow> {
   const checks = opts.checks ?? new Set<string>();
   // 0001's validated checks prove the trigger word, and that a version is 64 hex characters and
@@ -82,7 +94,7 @@ export function userModelsCheck(
     ...(versionHexChecked && checks.has(MODEL_COMPLETED_HAS_VERSION_CHECK)
       ? []
       : [{ id: "model.completed-version", when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}` }]),
-    opts.uniqueOutputVersionIndex
+    opts.uniqueOutputVersionIndex && opts.versionSource !== "only"
       ? {
           id: "model.version-source",
           when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id, false)`,
@@ -94,6 +106,8 @@ export function userModelsCheck(
           alone: true,
         },
   ];
+  const tallied = opts.versionSource === "tallied";
+  if (tallied) rules.splice(rules.findIndex((r) => r.id === "model.version-source"), 1);
   const sharedWith = `ARRAY(SELECT o.user_id FROM ${s}.user_models o
       WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id ORDER BY o.user_id)`;
   if (!opts.uniqueModelIdIndex) {
@@ -103,15 +117,17 @@ export function userModelsCheck(
       alone: true,
     });
   }
+  const joined = opts.uniqueOutputVersionIndex && !tallied && opts.versionSource !== "only";
   return {
     with: "",
-    from: `${s}.user_models x` + (opts.uniqueOutputVersionIndex ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
+    from: `${s}.user_models x` + (joined ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
     where,
+    ...(tallied ? { tallies: { withVersion: isHex(version) } } : {}),
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
       ${expected} AS expected_model_id, ${ownerConfigured} AS owner_configured, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
     order: "x.user_id",
     params: p,
-    rules,
+    rules: opts.versionSource === "only" ? rules.filter((r) => r.id === "model.version-source") : rules,
     describe: (rule, row) => {
       const base = { userId: row.user_id, modelId: row.replicate_model_id ?? undefined };
       switch (rule) {

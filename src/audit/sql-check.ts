@@ -65,6 +65,11 @@ export interface TableCheck<D> {
   /** Stable order of listed findings within a rule. */
   order: string;
   rules: SqlRule[];
+  /**
+   * Counts that are not findings, taken in the rules pass at no extra read (boolean SQL over the
+   * row, each counted where true): what another table's rules may be proven from.
+   */
+  tallies?: Record<string, string>;
   params: SqlParams;
   /** Turns a listed row into the finding's fields. */
   describe(ruleId: string, row: D): FindingFields;
@@ -78,6 +83,8 @@ export interface FindingFields {
 
 export interface TableCheckResult {
   rows: number;
+  /** The check's `tallies`, counted in its rules pass. */
+  tallies: Record<string, number>;
   counts: Map<string, number>;
   listed: Array<{ rule: string } & FindingFields>;
 }
@@ -99,7 +106,9 @@ export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap:
     ...check.rules.filter((r) => !r.screen && !r.alone).map((r) => r.when),
     ...[...screens.values()].filter((sc) => !sc.alone).map((sc) => sc.when),
   ];
-  const pass = await count(inPass);
+  const tallied = Object.entries(check.tallies ?? {});
+  const pass = await count([...inPass, ...tallied.map(([, when]) => when)]);
+  const tallies = Object.fromEntries(tallied.map(([name], i) => [name, pass.c[inPass.length + i]!]));
   const counts = new Map<string, number>();
   const found = new Map<string, number>(inPass.map((when, i) => [when, pass.c[i]!]));
   for (const r of check.rules.filter((r) => r.alone && !r.screen)) found.set(r.when, (await count([], r.when)).n);
@@ -120,7 +129,7 @@ export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap:
       if (exact.c[i]! > 0) counts.set(r.id, exact.c[i]!);
     });
   }
-  const result: TableCheckResult = { rows: pass.n, counts, listed: [] };
+  const result: TableCheckResult = { rows: pass.n, tallies, counts, listed: [] };
   if (counts.size === 0 || cap <= 0) return result;
 
   const violated = check.rules.filter((r) => counts.has(r.id));

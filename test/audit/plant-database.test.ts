@@ -331,6 +331,42 @@ forEachBackend((backend) => {
     await expectOnly(db, "generation.model", u("trained").id);
   });
 
+  it("generation.model: a training moved into another user's model, its generation following it, both with triggers off", async () => {
+    // The clean-row test compares a generation with its training's version reference; it settles
+    // the model rule only while every training's destination is its user's own model. Here the
+    // trainings pass finds one that is not, so every generation is checked in full again.
+    const { db, u } = await setup();
+    const user = u("trained");
+    const other = u("trained#2");
+    const g = await firstGeneration(db, user.id);
+    await withTriggersOff(db, `UPDATE ${db.s}.trainings SET destination = $2 WHERE id = $1`, [g.training_id, other.modelId]);
+    await withTriggersOff(db, `UPDATE ${db.s}.generations SET version_ref = t.version_ref FROM ${db.s}.trainings t WHERE t.id = $2 AND ${db.s}.generations.id = $1`, [
+      g.id,
+      g.training_id,
+    ]);
+    const { found } = await findings(db);
+    expect(found).toEqual([
+      ["training.destination", user.id],
+      ["generation.model", user.id],
+    ]);
+  });
+
+  it("generation.model: trainings.version_ref made a plain column proves nothing, and the audit finds the row", async () => {
+    const { db, u } = await setup();
+    const user = u("trained");
+    const other = u("trained#2");
+    const g = await firstGeneration(db, user.id);
+    // The column's catalogue entry says what it is: not generated any more, anyone can write it.
+    await db.query(`ALTER TABLE ${db.s}.trainings DROP COLUMN version_ref CASCADE`);
+    await db.query(`ALTER TABLE ${db.s}.trainings ADD COLUMN version_ref text`);
+    await db.query(`UPDATE ${db.s}.trainings SET version_ref = destination || ':' || output_version WHERE status = 'completed'`);
+    const theirs = `${other.modelId}:${other.versions[0]}`;
+    await db.query(`UPDATE ${db.s}.trainings SET version_ref = $2 WHERE id = $1`, [g.training_id, theirs]);
+    await db.query(`UPDATE ${db.s}.generations SET version_ref = $2 WHERE id = $1`, [g.id, theirs]);
+    const v = await expectOnly(db, "generation.model", user.id);
+    expect(v.generationId).toBe(g.id);
+  });
+
   it("generation.no-completed-model: for a user still training, and before the first training finished", async () => {
     const { db, u } = await setup();
     const user = u("training");
@@ -441,6 +477,28 @@ forEachBackend((backend) => {
     seen.length = 0;
     expect((await expectOnly(spy as Database, "generation.input", user.id)).generationId).toBe(g.id);
     expect(rulesPass()).toMatch(/x\.input \?/);
+  });
+
+  it("generation.input: with every cached schema the usual kind, only the rows 0011's index holds are looked at", async () => {
+    const { db, u } = await setup();
+    const user = u("trained");
+    // The only unusual schema of the fixtures (a version that declares `guidance`) forgotten: its
+    // generations then may use either key (an uncached schema cannot say which).
+    await db.query(`DELETE FROM ${db.s}.model_version_schemas WHERE NOT ((input_schema -> 'properties') ? 'guidance_scale')`);
+    expect((await findings(db)).found).toEqual([]);
+    const g = await firstGeneration(db, user.id);
+    const { guidance_scale: value, ...rest } = g.input;
+    const input = { ...rest, guidance: value };
+    await withTriggersOff(db, `UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
+    const seen: string[] = [];
+    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
+      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
+    const v = await expectOnly(spy as Database, "generation.input", user.id);
+    expect(v.generationId).toBe(g.id);
+    // The rules pass over generations reads no input; the rows that sent `guidance` are counted alone.
+    const counts = seen.filter((sql) => /generations x /.test(sql) && /count\(\*\)/.test(sql));
+    expect(counts[0]).not.toMatch(/input/);
+    expect(counts[1]).toContain(`ga.input ? 'guidance'`);
   });
 
   it("generation.input: an input that is not an object at all", async () => {
