@@ -15,7 +15,10 @@ export async function unpackDataDir(tarball: string, dir: string): Promise<void>
   mkdirSync(dir, { mode: 0o700 });
   const reader = new TarReader(dir);
   try {
-    for await (const chunk of createReadStream(tarball).pipe(createGunzip())) reader.push(chunk as Buffer);
+    // In 1 MiB pieces: at the streams' default 16 KiB, the 41 MB of the pre-built database took
+    // 2,500 hand-offs between zlib and this loop, several times the time of inflating it.
+    const piece = 1 << 20;
+    for await (const chunk of createReadStream(tarball, { highWaterMark: piece }).pipe(createGunzip({ chunkSize: piece }))) reader.push(chunk as Buffer);
     reader.end();
   } finally {
     reader.closeFile();

@@ -78,6 +78,8 @@ describe("openDatabase", () => {
 
       const again = await openDatabase({ home: join(home, "nested"), lockTimeoutMs: 100 });
       expect((await again.query(`SELECT id FROM ${again.s}.users`)).rows).toEqual([{ id: "42" }]);
+      // Not PostgreSQL's 128 MB, set up on every open (see EMBEDDED_SHARED_BUFFERS).
+      expect((await again.query("SHOW shared_buffers")).rows).toEqual([{ shared_buffers: "16MB" }]);
       await again.close();
     } finally {
       await rm(home, { recursive: true, force: true });

@@ -76,6 +76,7 @@ describe("the pre-built embedded database", () => {
     const fromNothing = await openDatabase({ home: await newHome(), templateManifest: false, onCreated: (from) => made.push(from) });
     try {
       expect(made).toEqual(["template", "initdb"]);
+      for (const db of [fromTemplate, fromNothing]) expect((await db.query("SHOW shared_buffers")).rows).toEqual([{ shared_buffers: "16MB" }]);
       const status = await schemaStatus(fromTemplate);
       expect(status).toMatchObject({ pending: [], tooNew: false, schemaVersion: Math.max(...MIGRATIONS.map((m) => m.version)) });
       expect(await migrate(fromTemplate)).toMatchObject({ applied: [] });
