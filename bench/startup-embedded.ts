@@ -77,6 +77,15 @@ timed(
 const cases: Record<string, () => Sample> = {
   "floor: open": () =>
     timed(bare(`const db = await PGlite.create(${JSON.stringify(dataDir)}); await db.query("SELECT 1"); await db.close();`)),
+  // The same open with the shared buffers sselfie gives PGlite (src/db/pglite.ts): the floor of
+  // what sselfie's own settings cost, beside PGlite's defaults.
+  "floor: open, 16MB buffers": () =>
+    timed(
+      bare(
+        `const db = await PGlite.create(${JSON.stringify(dataDir)}, { startParams: [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"] });
+         await db.query("SELECT 1"); await db.close();`,
+      ),
+    ),
   "sselfie status": () => timed([BIN, "status", "--user", "bench", "--json", "--token", token], { SSELFIE_HOME: home }),
   "floor: initdb": () => {
     const dir = freshDir("initdb");
@@ -127,19 +136,19 @@ const med = (name: string) => ({
   ms: median(samples[name]!.map((s) => s.ms)),
   rss: median(samples[name]!.map((s) => s.rssMiB)),
 });
-const ratioTo: Record<string, string> = {
-  "sselfie status": "floor: open",
-  "earlier status": "floor: open",
-  "sselfie init": "floor: loadDataDir",
-  "earlier init": "floor: loadDataDir",
+const ratioTo: Record<string, string[]> = {
+  "sselfie status": ["floor: open", "floor: open, 16MB buffers"],
+  "earlier status": ["floor: open", "floor: open, 16MB buffers"],
+  "sselfie init": ["floor: open", "floor: open, 16MB buffers", "floor: loadDataDir"],
+  "earlier init": ["floor: open", "floor: open, 16MB buffers", "floor: loadDataDir"],
 };
 console.log(`rounds: ${rounds}, interleaved; node ${process.version}; load average ${loadBefore.map((l) => l.toFixed(1)).join(" ")} before, ${loadAfter.map((l) => l.toFixed(1)).join(" ")} after`);
 console.log("| case | median wall | median peak RSS | wall vs floor |");
 console.log("|---|---:|---:|---:|");
 for (const name of Object.keys(cases)) {
   const m = med(name);
-  const floor = ratioTo[name] && samples[ratioTo[name]!] ? ratioTo[name] : undefined;
-  const ratio = floor ? `${(m.ms / med(floor).ms).toFixed(2)}x ${floor}` : "";
+  const floors = (ratioTo[name] ?? []).filter((f) => samples[f]);
+  const ratio = floors.map((f) => `${(m.ms / med(f).ms).toFixed(2)}x ${f}`).join("; ");
   console.log(`| ${name} | ${(m.ms / 1000).toFixed(2)} s | ${m.rss.toFixed(0)} MiB | ${ratio} |`);
 }
 writeFileSync(join(TMP, "samples.json"), JSON.stringify(samples, null, 1));
