@@ -36,7 +36,7 @@ import { startEmulator, trainedModelInputSchema, TRAINER_VERSION } from "../test
 const { migrate } = await import("../src/db/migrate.js");
 
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (!databaseUrl) throw new Error("Set TEST_DATABASE_URL (or BENCH_DATABASE_URL) to a PostgreSQL server.");
+if (!databaseUrl && process.argv[2] !== "embedded") throw new Error("Set TEST_DATABASE_URL (or BENCH_DATABASE_URL) to a PostgreSQL server.");
 const OWNER = "bench";
 /** Bump when the generated data changes, so kept schemas are rebuilt. */
 const RECIPE = "v4: 1 completed training each (identity checked), a failed retraining every 10th user, 2 generations, 1 cached schema, the owner's capacity";
@@ -85,10 +85,16 @@ async function seed(pool: pg.Pool, users: number): Promise<Database> {
     return db;
   }
   console.log(`seeding ${schema} (${users.toLocaleString()} users)…`);
-  const t0 = process.hrtime.bigint();
   await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`);
   await migrate(db);
   await applyAuditIndexes(db);
+  await seedRows(db, users);
+  return db;
+}
+
+/** The recipe's rows, into a migrated schema. */
+async function seedRows(db: Database, users: number): Promise<void> {
+  const t0 = process.hrtime.bigint();
   const c = canonicalParts();
   const schemaJson = JSON.stringify(extractInputSchema({ components: { schemas: { Input: trainedModelInputSchema() } } }));
   const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -144,7 +150,6 @@ async function seed(pool: pg.Pool, users: number): Promise<Database> {
   }
   await db.exec(`CREATE TABLE ${db.s}.bench_marker (recipe text); INSERT INTO ${db.s}.bench_marker VALUES (${lit(RECIPE)})`);
   console.log(`seeded in ${(ms(t0) / 1000).toFixed(0)} s; ${sample.rows.length} sampled generations verified with locked.ts`);
-  return db;
 }
 
 function dbContext(db: Database): SselfieContext {
@@ -376,12 +381,62 @@ async function benchRemote(models: number): Promise<void> {
   }
 }
 
+/**
+ * The audit on the embedded database (PGlite, a data directory made from the package's pre-built
+ * one and seeded with the same recipe, kept in bench/.tmp), opened with PGlite's default 128 MB of
+ * shared buffers and with sselfie's 16 MB (src/db/pglite.ts), alternating; each open also times
+ * count(*) of every page of the four tables, as the floor.
+ */
+async function benchEmbedded(users: number, runs: number): Promise<void> {
+  const { existsSync } = await import("node:fs");
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { createPgliteDatabase, EMBEDDED_SHARED_BUFFERS } = await import("../src/db/pglite.js");
+  const { unpackDataDir } = await import("../src/db/unpack-data-dir.js");
+  const dir = new URL(`./.tmp/audit-embedded-${users}`, import.meta.url).pathname;
+  const open = async (buffers: string) => {
+    const pglite = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${buffers}`] });
+    return { pglite, db: createPgliteDatabase(pglite, "sselfie") };
+  };
+  if (!existsSync(`${dir}/PG_VERSION`)) {
+    await unpackDataDir(new URL("../dist/embedded-db.tar.gz", import.meta.url).pathname, dir);
+    const { pglite, db } = await open("128MB");
+    console.log(`seeding ${dir} (${users.toLocaleString()} users)…`);
+    await seedRows(db, users);
+    await pglite.close();
+  }
+  const settings = ["128MB", EMBEDDED_SHARED_BUFFERS];
+  const times = new Map<string, { floor: number[]; audit: number[] }>(settings.map((b) => [b, { floor: [], audit: [] }]));
+  for (let i = 0; i < runs; i++) {
+    for (const buffers of i % 2 === 0 ? settings : [...settings].reverse()) {
+      const { pglite, db } = await open(buffers);
+      try {
+        const t0 = process.hrtime.bigint();
+        for (const table of TABLES) await db.query(`SELECT count(*) FROM ${db.s}.${table}`);
+        const floor = ms(t0);
+        const t1 = process.hrtime.bigint();
+        const report = await runAudit(dbContext(db));
+        if (!report.ok) throw new Error(`benchmark data is not clean: ${JSON.stringify(report.counts)}`);
+        times.get(buffers)!.floor.push(floor);
+        times.get(buffers)!.audit.push(ms(t1));
+      } finally {
+        await pglite.close();
+      }
+    }
+  }
+  console.log(`\nembedded, ${users.toLocaleString()} users, ${runs} runs, load ${(await import("node:os")).loadavg()[0]!.toFixed(1)}`);
+  for (const [buffers, t] of times) {
+    console.log(`  shared_buffers ${buffers.padEnd(6)} count(*) median ${median(t.floor).toFixed(0)} ms, audit median ${median(t.audit).toFixed(0)} ms (${(median(t.audit) / median(t.floor)).toFixed(2)}x)`);
+  }
+}
+
 const [mode = "db", arg1, arg2] = process.argv.slice(2);
 if (mode === "db") {
   const sizes = (arg1 ?? "100000,1000000").split(",").map(Number);
   await benchDatabase(sizes, Number(arg2 ?? 5));
 } else if (mode === "remote") {
   await benchRemote(Number(arg1 ?? 10_000));
+} else if (mode === "embedded") {
+  await benchEmbedded(Number(arg1 ?? 50_000), Number(arg2 ?? 3));
 } else {
-  throw new Error(`Unknown mode ${mode}: use db or remote`);
+  throw new Error(`Unknown mode ${mode}: use db, remote or embedded`);
 }
