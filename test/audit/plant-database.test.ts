@@ -5,7 +5,7 @@
  */
 import { expect, it } from "vitest";
 import { runAudit } from "../../src/audit/index.js";
-import type { Database } from "../../src/db/types.js";
+import type { Database, Transaction } from "../../src/db/types.js";
 import { TRAINER_OWNER, TRAINER_NAME, buildGenerationInput, hashInput } from "../../src/locked.js";
 import { forEachBackend } from "../support/databases.js";
 import { HOUR, T0, cleanRows, dbOnlyContext, dropChecks, dropLockedInputCheck, dropOwnerGuard, hexId, insertRows, iso, type FixtureUser } from "./fixtures.js";
@@ -53,6 +53,26 @@ async function withTriggersOff(db: Database, sql: string, params: unknown[]): Pr
     await tx.query("SET LOCAL session_replication_role = replica");
     await tx.query(sql, params);
   });
+}
+
+/** The database with every statement of its transactions recorded in `seen`. */
+function recording(db: Database): { spy: Database; seen: string[] } {
+  const seen: string[] = [];
+  const spy = {
+    ...db,
+    transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
+      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })),
+  };
+  return { spy, seen };
+}
+
+/** The user's first generation made to send guidance under its second name, written with triggers off. */
+async function sendGuidanceKey(db: Database, userId: string) {
+  const g = await firstGeneration(db, userId);
+  const { guidance_scale: value, ...rest } = g.input;
+  const input = { ...rest, guidance: value };
+  await withTriggersOff(db, `UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
+  return g;
 }
 
 forEachBackend((backend) => {
@@ -227,16 +247,14 @@ forEachBackend((backend) => {
     const { db } = await setup();
     // Migration 0002 creates it.
     expect((await db.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'trainings_output_version'`, [db.schema])).rows).toHaveLength(1);
-    const seen: string[] = [];
-    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
-      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
-    const report = await runAudit(dbOnlyContext(spy as Database, OWNER));
+    const { spy, seen } = recording(db);
+    const report = await runAudit(dbOnlyContext(spy, OWNER));
     expect(report.ok).toBe(true);
     expect(seen.some((sql) => sql.includes("o.user_id <> x.user_id"))).toBe(false);
     // Without it the pass runs (and the plant above finds what it plants).
     await db.query(`DROP INDEX ${db.s}.trainings_output_version`);
     seen.length = 0;
-    await runAudit(dbOnlyContext(spy as Database, OWNER));
+    await runAudit(dbOnlyContext(spy, OWNER));
     expect(seen.some((sql) => sql.includes("o.user_id <> x.user_id"))).toBe(true);
   });
 
@@ -450,17 +468,12 @@ forEachBackend((backend) => {
     const GUIDANCE_INDEX = "generations_guidance_key";
     const { db, u } = await setup();
     const user = u("trained");
-    const g = await firstGeneration(db, user.id);
-    const { guidance_scale: value, ...rest } = g.input;
-    const input = { ...rest, guidance: value };
     // Written with triggers off: the index holds the row all the same (indexes are not triggers).
-    await withTriggersOff(db, `UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
-    const seen: string[] = [];
-    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
-      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
+    const g = await sendGuidanceKey(db, user.id);
+    const { spy, seen } = recording(db);
     // The rules pass over generations (the first count of that table) reads nothing of the input.
     const rulesPass = () => seen.find((sql) => /generations x /.test(sql) && /count\(\*\)/.test(sql))!;
-    const v = await expectOnly(spy as Database, "generation.input", user.id);
+    const v = await expectOnly(spy, "generation.input", user.id);
     expect(v.generationId).toBe(g.id);
     expect(v.message).toMatch(/guidance/);
     expect(rulesPass()).not.toMatch(/x\.input/);
@@ -470,12 +483,12 @@ forEachBackend((backend) => {
     await db.query(`DROP INDEX ${db.s}.${GUIDANCE_INDEX}`);
     await db.query(`CREATE INDEX ${GUIDANCE_INDEX} ON ${db.s}.generations (id) WHERE input ? 'guidance_scale'`);
     seen.length = 0;
-    expect((await expectOnly(spy as Database, "generation.input", user.id)).generationId).toBe(g.id);
+    expect((await expectOnly(spy, "generation.input", user.id)).generationId).toBe(g.id);
     expect(rulesPass()).toMatch(/x\.input \?/);
     // Dropped: the same.
     await db.query(`DROP INDEX ${db.s}.${GUIDANCE_INDEX}`);
     seen.length = 0;
-    expect((await expectOnly(spy as Database, "generation.input", user.id)).generationId).toBe(g.id);
+    expect((await expectOnly(spy, "generation.input", user.id)).generationId).toBe(g.id);
     expect(rulesPass()).toMatch(/x\.input \?/);
   });
 
@@ -486,14 +499,9 @@ forEachBackend((backend) => {
     // generations then may use either key (an uncached schema cannot say which).
     await db.query(`DELETE FROM ${db.s}.model_version_schemas WHERE NOT ((input_schema -> 'properties') ? 'guidance_scale')`);
     expect((await findings(db)).found).toEqual([]);
-    const g = await firstGeneration(db, user.id);
-    const { guidance_scale: value, ...rest } = g.input;
-    const input = { ...rest, guidance: value };
-    await withTriggersOff(db, `UPDATE ${db.s}.generations SET input = $2, input_hash = $3 WHERE id = $1`, [g.id, JSON.stringify(input), hashInput(input)]);
-    const seen: string[] = [];
-    const spy = { ...db, transaction: <T>(fn: (tx: import("../../src/db/types.js").Transaction) => Promise<T>) =>
-      db.transaction((tx) => fn({ ...tx, query: (sql, params) => (seen.push(sql), tx.query(sql, params)) })) };
-    const v = await expectOnly(spy as Database, "generation.input", user.id);
+    const g = await sendGuidanceKey(db, user.id);
+    const { spy, seen } = recording(db);
+    const v = await expectOnly(spy, "generation.input", user.id);
     expect(v.generationId).toBe(g.id);
     // The rules pass over generations reads no input; the rows that sent `guidance` are counted alone.
     const counts = seen.filter((sql) => /generations x /.test(sql) && /count\(\*\)/.test(sql));
