@@ -7,9 +7,10 @@
  */
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
+import { retryOnDeadlock } from "../db/retry-on-deadlock.js";
 import { getTrainingRow, lockTrainingRow, updateTrainingState, type TrainingRow, type TrainingUpdate } from "../db/trainings.js";
 import type { Transaction } from "../db/types.js";
-import { promotePendingFaceReference, setUserModelTraining } from "../db/user-models.js";
+import { lockUserModel, promotePendingFaceReference, setUserModelTraining } from "../db/user-models.js";
 import { destinationModelName } from "../locked.js";
 import type { Training } from "../replicate/index.js";
 import { parseTrainingProgress } from "../replicate/progress.js";
@@ -123,6 +124,9 @@ export async function writeTrainingUpdate(
   plan: TrainingPlan,
   meta: TransitionMeta,
 ): Promise<TrainingRow | null> {
+  // The user's model first, then the training: the order a claim takes them in (start-training),
+  // so that a claim of the same user waits here instead of deadlocking with this write.
+  await lockUserModel(tx, s, row.user_id);
   const before = await lockTrainingRow(tx, s, row.id);
   const updated = await updateTrainingState(tx, s, row.id, plan.update);
   if (!updated) return null;
@@ -166,7 +170,7 @@ export async function applyTraining(
 ): Promise<{ row: TrainingRow; applied: boolean }> {
   const plan = await planTrainingUpdate(ctx, row, t);
   const { db } = ctx;
-  const updated = await db.transaction((tx) => writeTrainingUpdate(tx, db.s, row, plan, meta));
+  const updated = await retryOnDeadlock(() => db.transaction((tx) => writeTrainingUpdate(tx, db.s, row, plan, meta)));
   if (updated) return { row: updated, applied: true };
   return { row: (await getTrainingRow(db, db.s, row.id)) ?? row, applied: false };
 }

@@ -2,7 +2,7 @@
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import { failPendingTraining, getActiveTraining } from "../db/trainings.js";
-import { setUserModelTraining } from "../db/user-models.js";
+import { lockUserModel, setUserModelTraining } from "../db/user-models.js";
 import { StateError } from "../errors.js";
 import { modelOwner, validateUserId } from "../locked.js";
 import { applyTraining } from "./apply-training.js";
@@ -34,6 +34,7 @@ export async function cancelTraining(
     // its next guarded write, before it can create anything.
     const error = `Canceled by ${actor ?? "an operator"} before it was started at Replicate.`;
     const canceled = await db.transaction(async (tx) => {
+      await lockUserModel(tx, db.s, id); // before the training, as a claim does
       const ended = await failPendingTraining(tx, db.s, row!.id, { error, status: "canceled", onlyWithoutUpload: true });
       if (!ended) return null;
       await setUserModelTraining(tx, db.s, id, { status: "canceled", trainingId: null, error });

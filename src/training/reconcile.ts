@@ -26,7 +26,7 @@ import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import { failPendingTraining, getTrainingRow, isPendingStale, type TrainingRow } from "../db/trainings.js";
 import type { Queryable } from "../db/types.js";
-import { setUserModelTraining } from "../db/user-models.js";
+import { lockUserModel, setUserModelTraining } from "../db/user-models.js";
 import { modelOwner, TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
 import { describeHolder, holderLiveness } from "../process-holder.js";
 import type { ReplicateGateway, Training } from "../replicate/index.js";
@@ -120,6 +120,7 @@ export async function reconcilePendingTraining(
     : `sselfie stopped before the images were uploaded (${gone}), so nothing was started at Replicate. ` +
       `Start it again with \`sselfie train\`.`;
   const released = await db.transaction(async (tx) => {
+    await lockUserModel(tx, db.s, row.user_id); // before the training, as a claim does
     const failed = await failPendingTraining(tx, db.s, row.id, { error, ...(claim.staleAfterMs === null ? {} : { staleAfterMs: claim.staleAfterMs }) });
     if (!failed) return null;
     await setUserModelTraining(tx, db.s, failed.user_id, { status: "failed", trainingId: null, error });
