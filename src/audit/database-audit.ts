@@ -5,7 +5,7 @@
  */
 import type { Database, Transaction } from "../db/types.js";
 import { GUIDANCE_KEYS, USER_ID_MAX_LENGTH } from "../locked.js";
-import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, hasShippedVersionRef, validatedChecks } from "./constraints.js";
+import { MODEL_VERSION_HEX_CHECK, TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, hasShippedVersionRef, validatedChecks } from "./constraints.js";
 import { erasuresCheck } from "./erasure-checks.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";
@@ -54,8 +54,10 @@ export async function auditDatabase(
     results.users = await runTableCheck(tx, usersCheck(full, { idChecked }), opts.maxPerRule);
     // A model's active version is proven made by a completed training of its user by counting,
     // in the trainings pass, the models each training made (see userModelsCheck): no second join
-    // of a million models to a million trainings. It needs each model counted at most once.
-    const tallyModelSources = uniqueOutputVersionIndex && (await hasUniqueIndex(tx, db.schema, "user_models", "user_id"));
+    // of a million models to a million trainings. It needs each model counted at most once, and
+    // every active version 64 hex (0001's check), so that the two counts count the same models.
+    const tallyModelSources =
+      uniqueOutputVersionIndex && modelChecks.has(MODEL_VERSION_HEX_CHECK) && (await hasUniqueIndex(tx, db.schema, "user_models", "user_id"));
     results.trainings = await runTableCheck(tx, trainingsCheck(full, {
         uniqueOutputVersionIndex,
         outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),

@@ -162,6 +162,30 @@ forEachBackend((backend) => {
     await expectOnly(db, "model.version-source", u("trained").id);
   });
 
+  it("model.version-source: counted, not joined, only while every active version is 64 hex", async () => {
+    // With the hex checks dropped, a model whose version is not hex but is a training's output
+    // would be counted as sourced while not as having a version: it would hide another model
+    // whose version no training made. The audit then looks for each model's training instead.
+    const { db, u } = await setup();
+    const a = u("trained");
+    const b = u("trained#2");
+    await dropChecks(db, "user_models", "replicate_version_id ~");
+    await dropChecks(db, "trainings", "output_version ~");
+    await db.query(
+      `INSERT INTO ${db.s}.trainings (user_id, replicate_training_id, trainer_version, destination, input, input_images_url, status,
+         replicate_status, output_version, created_at, started_at, finished_at, updated_at, identity_check, dataset_prepared, dataset)
+       SELECT user_id, replicate_training_id || '-again', trainer_version, destination, input, input_images_url, status,
+         replicate_status, 'abc', created_at, started_at, finished_at, updated_at, identity_check, dataset_prepared, dataset
+       FROM ${db.s}.trainings WHERE user_id = $1 AND status = 'completed' ORDER BY id LIMIT 1`,
+      [a.id],
+    );
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = 'abc' WHERE user_id = $1`, [a.id]);
+    await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = $2 WHERE user_id = $1`, [b.id, hexId("stray")]);
+    const { found } = await findings(db);
+    expect(found).toContainEqual(["model.version-source", b.id]);
+    expect(new Set(found.map(([rule]) => rule))).toEqual(new Set(["model.completed-version", "model.version-source", "training.output-version"]));
+  });
+
   it("training.trainer: a training by another trainer version", async () => {
     const { db, u } = await setup();
     await db.query(
