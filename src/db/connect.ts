@@ -188,7 +188,7 @@ async function openEmbedded(
     const pglite = await openPgliteDirectory(dataDir, {
       // Loaded only to make a new directory: it reads the migrations, which opening does not need.
       template: async () =>
-        templateManifest === false ? undefined : (await import("./embedded-template.js")).usableTemplate(schema, templateManifest),
+        templateManifest === false ? undefined : (await import("./embedded-template.js")).templateFor(schema, templateManifest),
       onCreated: (from) => {
         created = true;
         onCreated?.(from);

@@ -36,25 +36,44 @@ export function defaultManifestPath(): string {
   return fileURLToPath(new URL(relative, import.meta.url));
 }
 
+/** A pre-built database to make a new one from, and the schema it holds when that is not the one wanted. */
+export interface UsableTemplate {
+  tarball: string;
+  /** The template's schema, to drop, when the home is for another schema (which init then migrates). */
+  otherSchema: string | null;
+}
+
 /**
- * The tarball to make a new database of `schema` from, or undefined when there is none that
- * matches: another schema, a migration the code does not know, or one whose text differs.
+ * The tarball to make a new database from, or undefined when there is none that matches the
+ * code: a migration the code does not know, or one whose text differs. For another schema than
+ * the template's it is still used (unpacking and migrating costs less than initdb, which runs a
+ * second PGlite), with the template's schema named to be dropped.
  */
-export async function usableTemplate(
+export async function templateFor(
   schema: string,
   manifestPath: string = defaultManifestPath(),
   migrations: readonly Migration[] = MIGRATIONS,
-): Promise<string | undefined> {
+): Promise<UsableTemplate | undefined> {
   let manifest: TemplateManifest;
   try {
     manifest = JSON.parse(await readFile(manifestPath, "utf8")) as TemplateManifest;
   } catch {
     return undefined;
   }
-  if (manifest.schema !== schema || !Array.isArray(manifest.migrations) || typeof manifest.tarball !== "string") return undefined;
+  if (typeof manifest.schema !== "string" || !Array.isArray(manifest.migrations) || typeof manifest.tarball !== "string") return undefined;
   for (const held of manifest.migrations) {
     const known = migrations.find((m) => m.version === held.version);
     if (!known || known.name !== held.name || checksum(known.sql) !== held.checksum) return undefined;
   }
-  return join(manifestPath, "..", manifest.tarball);
+  return { tarball: join(manifestPath, "..", manifest.tarball), otherSchema: manifest.schema === schema ? null : manifest.schema };
+}
+
+/** The tarball of a template holding `schema` itself, migrated, or undefined (see templateFor). */
+export async function usableTemplate(
+  schema: string,
+  manifestPath: string = defaultManifestPath(),
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<string | undefined> {
+  const found = await templateFor(schema, manifestPath, migrations);
+  return found && found.otherSchema === null ? found.tarball : undefined;
 }

@@ -57,7 +57,7 @@ export type CreatedFrom = "template" | "initdb";
 
 export interface OpenPgliteOptions {
   /** Finds the pre-built data directory (a gzipped tar) to make a missing directory from; see embedded-template.ts. */
-  template?: () => Promise<string | undefined>;
+  template?: () => Promise<{ tarball: string; otherSchema: string | null } | undefined>;
   /** Told when the directory did not exist and was made. */
   onCreated?: (from: CreatedFrom) => void;
 }
@@ -95,11 +95,24 @@ export async function openPgliteDirectory(dir: string, opts: OpenPgliteOptions =
 }
 
 /** Unpacks the template into place and opens it; undefined (and nothing left behind) when that fails. */
-async function openFromTemplate(PGlite: typeof import("@electric-sql/pglite").PGlite, dir: string, template: string): Promise<PGlite | undefined> {
+async function openFromTemplate(
+  PGlite: typeof import("@electric-sql/pglite").PGlite,
+  dir: string,
+  template: { tarball: string; otherSchema: string | null },
+): Promise<PGlite | undefined> {
   const draft = `${dir}.creating`;
   await rm(draft, { recursive: true, force: true });
   try {
-    await unpackDataDir(template, draft);
+    await unpackDataDir(template.tarball, draft);
+    if (template.otherSchema !== null) {
+      // A home for another schema: the template's own goes before the directory is in place.
+      const pg = await openPglite(PGlite, draft);
+      try {
+        await pg.exec(`DROP SCHEMA "${template.otherSchema.replaceAll('"', '""')}" CASCADE`);
+      } finally {
+        await pg.close();
+      }
+    }
   } catch {
     await rm(draft, { recursive: true, force: true });
     return undefined;

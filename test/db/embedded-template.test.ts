@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { embeddedDataDir, openDatabase } from "../../src/db/connect.js";
-import { defaultManifestPath, usableTemplate, type TemplateManifest } from "../../src/db/embedded-template.js";
+import { defaultManifestPath, templateFor, usableTemplate, type TemplateManifest } from "../../src/db/embedded-template.js";
 import { checksum, migrate, schemaStatus } from "../../src/db/migrate.js";
 import { MIGRATIONS, type Migration } from "../../src/db/migrations/index.js";
 import type { Database } from "../../src/db/types.js";
@@ -132,6 +132,25 @@ describe("the pre-built embedded database", () => {
     }
   });
 
+  it("makes a home for another schema too: the template's schema dropped before the directory is in place, the new one migrated", async () => {
+    const made: string[] = [];
+    const home = await newHome();
+    const db = await openDatabase({ home, schema: "portraits", onCreated: (from) => made.push(from) });
+    try {
+      expect(made).toEqual(["template"]);
+      const { rows } = await db.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public') ORDER BY 1`,
+      );
+      expect(rows).toEqual([]);
+      expect(await migrate(db)).toMatchObject({ applied: MIGRATIONS.map((m) => m.version) });
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${db.s}.migrations`)).rows).toEqual([{ n: MIGRATIONS.length }]);
+    } finally {
+      await db.close();
+    }
+    // No draft left beside it.
+    expect(readdirSync(home).sort()).toEqual(["db"]);
+  });
+
   it("is not used for another schema, or when a migration it holds differs from the code's or is unknown to it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sselfie-manifest-"));
     homes.push(dir);
@@ -144,6 +163,7 @@ describe("the pre-built embedded database", () => {
     await copyFile(join(MANIFEST, "..", manifest.tarball), join(dir, manifest.tarball));
     expect(await usableTemplate("sselfie", await write(manifest))).toBe(join(dir, manifest.tarball));
     expect(await usableTemplate("other", await write(manifest))).toBeUndefined();
+    expect(await templateFor("other", await write(manifest))).toEqual({ tarball: join(dir, manifest.tarball), otherSchema: "sselfie" });
     const changed = { ...manifest, migrations: manifest.migrations.map((m, i) => (i === 0 ? { ...m, checksum: "0".repeat(64) } : m)) };
     expect(await usableTemplate("sselfie", await write(changed))).toBeUndefined();
     const future = { ...manifest, migrations: [...manifest.migrations, { version: 9999, name: "9999_future", checksum: "x" }] };
