@@ -115,25 +115,35 @@ export async function auditDatabase(
   });
 }
 
-/**
- * A valid unique index on exactly `column` (whole, or over its non-null values) makes duplicates
- * impossible, so the pass that looks for them can be skipped. Without one (a dropped constraint),
- * the pass runs.
- */
-async function hasUniqueIndex(tx: Transaction, schema: string, table: string, column: string): Promise<boolean> {
+/** Whether `table` of `schema` has a valid index meeting `condition` (over pg_index `i`, from $3 on). */
+async function hasIndex(tx: Transaction, schema: string, table: string, condition: string, params: unknown[]): Promise<boolean> {
   const { rows } = await tx.query<{ found: boolean }>(
     `SELECT EXISTS (
        SELECT 1 FROM pg_index i
        JOIN pg_class c ON c.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-       WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3
-         AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1 AND i.indexprs IS NULL
-         AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = '(' || quote_ident($3) || ' IS NOT NULL)')
+       WHERE n.nspname = $1 AND c.relname = $2 AND i.indisvalid AND ${condition}
      ) AS found`,
-    [schema, table, column],
+    [schema, table, ...params],
   );
   return rows[0]?.found === true;
+}
+
+/**
+ * A valid unique index on exactly `column` (whole, or over its non-null values) makes duplicates
+ * impossible, so the pass that looks for them can be skipped. Without one (a dropped constraint),
+ * the pass runs.
+ */
+function hasUniqueIndex(tx: Transaction, schema: string, table: string, column: string): Promise<boolean> {
+  return hasIndex(
+    tx,
+    schema,
+    table,
+    `i.indisunique AND i.indnkeyatts = 1 AND i.indexprs IS NULL
+       AND (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = i.indkey[0]) = $3
+       AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = '(' || quote_ident($3) || ' IS NOT NULL)')`,
+    [column],
+  );
 }
 
 /**
@@ -141,16 +151,6 @@ async function hasUniqueIndex(tx: Transaction, schema: string, table: string, co
  * proves nothing: a query with the same WHERE is answered right with or without it. It only tells
  * whether asking that question costs a few index pages or a scan of the whole table.
  */
-async function hasPartialIndex(tx: Transaction, schema: string, table: string, predicate: string): Promise<boolean> {
-  const { rows } = await tx.query<{ found: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_index i
-       JOIN pg_class c ON c.oid = i.indrelid
-       JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = $1 AND c.relname = $2 AND i.indisvalid AND i.indisready
-         AND i.indpred IS NOT NULL AND pg_get_expr(i.indpred, i.indrelid) = $3
-     ) AS found`,
-    [schema, table, predicate],
-  );
-  return rows[0]?.found === true;
+function hasPartialIndex(tx: Transaction, schema: string, table: string, predicate: string): Promise<boolean> {
+  return hasIndex(tx, schema, table, `i.indisready AND i.indpred IS NOT NULL AND pg_get_expr(i.indpred, i.indrelid) = $3`, [predicate]);
 }
