@@ -94,20 +94,21 @@ export function userModelsCheck(
     ...(versionHexChecked && checks.has(MODEL_COMPLETED_HAS_VERSION_CHECK)
       ? []
       : [{ id: "model.completed-version", when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}` }]),
-    opts.uniqueOutputVersionIndex && opts.versionSource !== "only"
-      ? {
-          id: "model.version-source",
-          when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id, false)`,
-        }
-      : {
-          id: "model.version-source",
-          when: `${isHex(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
-            WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
-          alone: true,
-        },
   ];
-  const tallied = opts.versionSource === "tallied";
-  if (tallied) rules.splice(rules.findIndex((r) => r.id === "model.version-source"), 1);
+  // The source of the active version: joined in this pass (a completed training per version at
+  // most), looked up alone ("only", or without unique output versions), or counted elsewhere.
+  const source = opts.versionSource ?? "join";
+  const joined = source === "join" && opts.uniqueOutputVersionIndex === true;
+  if (joined) {
+    rules.push({ id: "model.version-source", when: `${isHex(version)} AND NOT coalesce(t.user_id = x.user_id, false)` });
+  } else if (source !== "tallied") {
+    rules.push({
+      id: "model.version-source",
+      when: `${isHex(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
+        WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
+      alone: true,
+    });
+  }
   const sharedWith = `ARRAY(SELECT o.user_id FROM ${s}.user_models o
       WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id ORDER BY o.user_id)`;
   if (!opts.uniqueModelIdIndex) {
@@ -117,17 +118,16 @@ export function userModelsCheck(
       alone: true,
     });
   }
-  const joined = opts.uniqueOutputVersionIndex && !tallied && opts.versionSource !== "only";
   return {
     with: "",
     from: `${s}.user_models x` + (joined ? ` LEFT JOIN ${completedTrainingsSql(s)} t ON t.output_version = ${version}` : ""),
     where,
-    ...(tallied ? { tallies: { withVersion: isHex(version) } } : {}),
+    ...(source === "tallied" ? { tallies: { withVersion: isHex(version) } } : {}),
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
       ${expected} AS expected_model_id, ${ownerConfigured} AS owner_configured, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
     order: "x.user_id",
     params: p,
-    rules: opts.versionSource === "only" ? rules.filter((r) => r.id === "model.version-source") : rules,
+    rules: source === "only" ? rules.filter((r) => r.id === "model.version-source") : rules,
     describe: (rule, row) => {
       const base = { userId: row.user_id, modelId: row.replicate_model_id ?? undefined };
       switch (rule) {
