@@ -67,13 +67,3 @@ export async function templateFor(
   }
   return { tarball: join(manifestPath, "..", manifest.tarball), otherSchema: manifest.schema === schema ? null : manifest.schema };
 }
-
-/** The tarball of a template holding `schema` itself, migrated, or undefined (see templateFor). */
-export async function usableTemplate(
-  schema: string,
-  manifestPath: string = defaultManifestPath(),
-  migrations: readonly Migration[] = MIGRATIONS,
-): Promise<string | undefined> {
-  const found = await templateFor(schema, manifestPath, migrations);
-  return found && found.otherSchema === null ? found.tarball : undefined;
-}

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { embeddedDataDir, openDatabase } from "../../src/db/connect.js";
-import { defaultManifestPath, templateFor, usableTemplate, type TemplateManifest } from "../../src/db/embedded-template.js";
+import { defaultManifestPath, templateFor, type TemplateManifest } from "../../src/db/embedded-template.js";
 import { checksum, migrate, schemaStatus } from "../../src/db/migrate.js";
 import { MIGRATIONS, type Migration } from "../../src/db/migrations/index.js";
 import type { Database } from "../../src/db/types.js";
@@ -67,7 +67,7 @@ describe("the pre-built embedded database", () => {
     const manifest = JSON.parse(await readFile(MANIFEST, "utf8")) as TemplateManifest;
     expect(manifest.schema).toBe("sselfie");
     expect(manifest.migrations).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, checksum: checksum(m.sql) })));
-    expect(await usableTemplate("sselfie")).toBe(join(MANIFEST, "..", "embedded-db.tar.gz"));
+    expect(await templateFor("sselfie")).toEqual({ tarball: join(MANIFEST, "..", "embedded-db.tar.gz"), otherSchema: null });
   });
 
   it("makes a new home with every migration applied and the same schema as a database migrated from nothing", async () => {
@@ -151,7 +151,7 @@ describe("the pre-built embedded database", () => {
     expect(readdirSync(home).sort()).toEqual(["db"]);
   });
 
-  it("is not used for another schema, or when a migration it holds differs from the code's or is unknown to it", async () => {
+  it("names its own schema to drop for another schema, and is not used when a migration it holds differs from the code's or is unknown to it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sselfie-manifest-"));
     homes.push(dir);
     const manifest = JSON.parse(await readFile(MANIFEST, "utf8")) as TemplateManifest;
@@ -161,17 +161,16 @@ describe("the pre-built embedded database", () => {
       return path;
     };
     await copyFile(join(MANIFEST, "..", manifest.tarball), join(dir, manifest.tarball));
-    expect(await usableTemplate("sselfie", await write(manifest))).toBe(join(dir, manifest.tarball));
-    expect(await usableTemplate("other", await write(manifest))).toBeUndefined();
+    expect(await templateFor("sselfie", await write(manifest))).toEqual({ tarball: join(dir, manifest.tarball), otherSchema: null });
     expect(await templateFor("other", await write(manifest))).toEqual({ tarball: join(dir, manifest.tarball), otherSchema: "sselfie" });
     const changed = { ...manifest, migrations: manifest.migrations.map((m, i) => (i === 0 ? { ...m, checksum: "0".repeat(64) } : m)) };
-    expect(await usableTemplate("sselfie", await write(changed))).toBeUndefined();
+    expect(await templateFor("sselfie", await write(changed))).toBeUndefined();
     const future = { ...manifest, migrations: [...manifest.migrations, { version: 9999, name: "9999_future", checksum: "x" }] };
-    expect(await usableTemplate("sselfie", await write(future))).toBeUndefined();
+    expect(await templateFor("sselfie", await write(future))).toBeUndefined();
     // Code that knows a migration more than the tarball still uses it (init applies the rest).
     const newer: Migration[] = [...MIGRATIONS, { version: 9998, name: "9998_next", sql: "SELECT 1" }];
-    expect(await usableTemplate("sselfie", await write(manifest), newer)).toBe(join(dir, manifest.tarball));
-    expect(await usableTemplate("sselfie", join(dir, "missing.json"))).toBeUndefined();
+    expect(await templateFor("sselfie", await write(manifest), newer)).toEqual({ tarball: join(dir, manifest.tarball), otherSchema: null });
+    expect(await templateFor("sselfie", join(dir, "missing.json"))).toBeUndefined();
   });
 });
 
