@@ -388,7 +388,7 @@ async function benchRemote(models: number): Promise<void> {
  * count(*) of every page of the four tables, as the floor.
  */
 async function benchEmbedded(users: number, runs: number): Promise<void> {
-  const { existsSync } = await import("node:fs");
+  const { existsSync, mkdirSync } = await import("node:fs");
   const { PGlite } = await import("@electric-sql/pglite");
   const { createPgliteDatabase, EMBEDDED_SHARED_BUFFERS } = await import("../src/db/pglite.js");
   const { unpackDataDir } = await import("../src/db/unpack-data-dir.js");
@@ -398,6 +398,7 @@ async function benchEmbedded(users: number, runs: number): Promise<void> {
     return { pglite, db: createPgliteDatabase(pglite, "sselfie") };
   };
   if (!existsSync(`${dir}/PG_VERSION`)) {
+    mkdirSync(new URL("./.tmp/", import.meta.url), { recursive: true });
     await unpackDataDir(new URL("../dist/embedded-db.tar.gz", import.meta.url).pathname, dir);
     const { pglite, db } = await open("128MB");
     console.log(`seeding ${dir} (${users.toLocaleString()} users)…`);

@@ -52,25 +52,11 @@ export async function auditDatabase(
     const idChecked = (await validatedChecks(tx, db.schema, "users")).has(USER_ID_CHECK(USER_ID_MAX_LENGTH, USER_ID_SQL_PATTERN));
     const modelChecks = await validatedChecks(tx, db.schema, "user_models");
     results.users = await runTableCheck(tx, usersCheck(full, { idChecked }), opts.maxPerRule);
-    // A model's active version is proven made by a completed training of its user by counting,
-    // in the trainings pass, the models each training made (see userModelsCheck): no second join
-    // of a million models to a million trainings. It needs each model counted at most once, and
-    // every active version 64 hex (0001's check), so that the two counts count the same models.
-    const tallyModelSources =
-      uniqueOutputVersionIndex && modelChecks.has(MODEL_VERSION_HEX_CHECK) && (await hasUniqueIndex(tx, db.schema, "user_models", "user_id"));
     results.trainings = await runTableCheck(tx, trainingsCheck(full, {
         uniqueOutputVersionIndex,
         outputVersionHexChecked: (await validatedChecks(tx, db.schema, "trainings")).has(TRAINING_OUTPUT_VERSION_HEX_CHECK),
-        tallyModelSources,
       }), opts.maxPerRule);
-    const modelsCheck = (versionSource: "join" | "tallied" | "only") =>
-      userModelsCheck(full, { uniqueModelIdIndex, uniqueOutputVersionIndex, checks: modelChecks, versionSource });
-    results.models = await runTableCheck(tx, modelsCheck(tallyModelSources ? "tallied" : "join"), opts.maxPerRule);
-    if (tallyModelSources && results.models.tallies.withVersion !== results.trainings.tallies.modelSources) {
-      const alone = await runTableCheck(tx, modelsCheck("only"), opts.maxPerRule);
-      for (const [rule, n] of alone.counts) results.models.counts.set(rule, n);
-      results.models.listed.push(...alone.listed);
-    }
+    results.models = await runTableCheck(tx, userModelsCheck(full, { uniqueModelIdIndex, checks: modelChecks }), opts.maxPerRule);
     // The trainings pass's findings are part of the proof that settles clean generations at once.
     const versionRefProven =
       !results.trainings.counts.has("training.destination") &&

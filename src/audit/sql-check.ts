@@ -66,10 +66,11 @@ export interface TableCheck<D> {
   order: string;
   rules: SqlRule[];
   /**
-   * Counts that are not findings, taken in the rules pass at no extra read (boolean SQL over the
-   * row, each counted where true): what another table's rules may be proven from.
+   * Planner settings for this check's queries only (`SET LOCAL`, restored afterwards), where the
+   * planner's estimates pick a plan that measures slower. They change how a query runs, never
+   * what it answers.
    */
-  tallies?: Record<string, string>;
+  settings?: Record<string, string>;
   params: SqlParams;
   /** Turns a listed row into the finding's fields. */
   describe(ruleId: string, row: D): FindingFields;
@@ -83,13 +84,26 @@ export interface FindingFields {
 
 export interface TableCheckResult {
   rows: number;
-  /** The check's `tallies`, counted in its rules pass. */
-  tallies: Record<string, number>;
   counts: Map<string, number>;
   listed: Array<{ rule: string } & FindingFields>;
 }
 
 export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap: number): Promise<TableCheckResult> {
+  const settings = Object.entries(check.settings ?? {});
+  if (settings.length === 0) return runChecked(db, check, cap);
+  const set = (values: Array<[string, string]>) =>
+    db.query(`SELECT ${values.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, values.flat());
+  const before = await db.query<{ v: string }>("SELECT current_setting(n) AS v FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", [
+    settings.map(([name]) => name),
+  ]);
+  await set(settings);
+  // Restored on success only: after an error the transaction is rolled back, settings with it.
+  const result = await runChecked(db, check, cap);
+  await set(settings.map(([name], i) => [name, before.rows[i]!.v]));
+  return result;
+}
+
+async function runChecked<D>(db: Queryable, check: TableCheck<D>, cap: number): Promise<TableCheckResult> {
   const withClause = check.with ? `WITH ${check.with}\n` : "";
   const where = check.where ?? "true";
   const count = async (conditions: string[], extraWhere?: string) => {
@@ -106,9 +120,7 @@ export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap:
     ...check.rules.filter((r) => !r.screen && !r.alone).map((r) => r.when),
     ...[...screens.values()].filter((sc) => !sc.alone).map((sc) => sc.when),
   ];
-  const tallied = Object.entries(check.tallies ?? {});
-  const pass = await count([...inPass, ...tallied.map(([, when]) => when)]);
-  const tallies = Object.fromEntries(tallied.map(([name], i) => [name, pass.c[inPass.length + i]!]));
+  const pass = await count(inPass);
   const counts = new Map<string, number>();
   const found = new Map<string, number>(inPass.map((when, i) => [when, pass.c[i]!]));
   for (const r of check.rules.filter((r) => r.alone && !r.screen)) found.set(r.when, (await count([], r.when)).n);
@@ -129,7 +141,7 @@ export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap:
       if (exact.c[i]! > 0) counts.set(r.id, exact.c[i]!);
     });
   }
-  const result: TableCheckResult = { rows: pass.n, tallies, counts, listed: [] };
+  const result: TableCheckResult = { rows: pass.n, counts, listed: [] };
   if (counts.size === 0 || cap <= 0) return result;
 
   const violated = check.rules.filter((r) => counts.has(r.id));

@@ -24,7 +24,7 @@ interface TrainingRow {
  */
 export function trainingsCheck(
   scope: AuditScope,
-  opts: { uniqueOutputVersionIndex: boolean; outputVersionHexChecked?: boolean; tallyModelSources?: boolean },
+  opts: { uniqueOutputVersionIndex: boolean; outputVersionHexChecked?: boolean },
 ): TableCheck<TrainingRow> {
   const p = new SqlParams();
   const { s } = scope;
@@ -34,17 +34,10 @@ export function trainingsCheck(
   // it is a finding.
   const earlierElsewhere = `EXISTS (SELECT 1 FROM ${s}.trainings o WHERE o.output_version = x.output_version
       AND o.status = 'completed' AND o.user_id <> x.user_id AND (o.created_at, o.id) < (x.created_at, x.id))`;
-  // `modelSources`: the models whose active version this completed training made, for the user's
-  // own model (see MODEL_SOURCES_TALLY in model-checks.ts). At most one model per training
-  // (user_models.user_id is unique), so the join adds no row to the rules.
-  const modelJoin = opts.tallyModelSources
-    ? ` LEFT JOIN ${s}.user_models m ON m.user_id = x.user_id AND m.replicate_version_id = x.output_version AND x.status = 'completed'`
-    : "";
   return {
     with: "",
-    from: `${s}.trainings x${modelJoin}`,
+    from: `${s}.trainings x`,
     where,
-    ...(opts.tallyModelSources ? { tallies: { modelSources: "m.user_id IS NOT NULL" } } : {}),
     detail: `x.user_id, x.id, x.replicate_training_id, x.trainer_version, x.destination, x.input -> 'trigger_word' AS trigger_word,
       x.status, x.output_version, x.identity_check, ${expected} AS expected_destination,
       ARRAY(SELECT DISTINCT o.user_id FROM ${s}.trainings o

@@ -167,10 +167,9 @@ forEachBackend((backend) => {
     await expectOnly(db, "model.version-source", u("trained").id);
   });
 
-  it("model.version-source: counted, not joined, only while every active version is 64 hex", async () => {
-    // With the hex checks dropped, a model whose version is not hex but is a training's output
-    // would be counted as sourced while not as having a version: it would hide another model
-    // whose version no training made. The audit then looks for each model's training instead.
+  it("model.version-source: found beside a model whose version is not hex but is a training's output (hex checks dropped)", async () => {
+    // When the audit counted sourced models instead of looking each one up, this pair hid the
+    // second model: the first was counted as sourced but not as having a version.
     const { db, u } = await setup();
     const a = u("trained");
     const b = u("trained#2");
@@ -189,6 +188,25 @@ forEachBackend((backend) => {
     const { found } = await findings(db);
     expect(found).toContainEqual(["model.version-source", b.id]);
     expect(new Set(found.map(([rule]) => rule))).toEqual(new Set(["model.completed-version", "model.version-source", "training.output-version"]));
+  });
+
+  it("model.version-source and generation.version: found the same with and without 0012's indexes", async () => {
+    for (const withIndexes of [true, false]) {
+      const { db, u } = await setup();
+      if (!withIndexes) {
+        await db.query(`DROP INDEX ${db.s}.trainings_completed, ${db.s}.user_models_versions, ${db.s}.trainings_completed_outputs`);
+      }
+      // A model on a version that a completed training made, of another user.
+      const a = u("trained");
+      await db.query(`UPDATE ${db.s}.user_models SET replicate_version_id = $2 WHERE user_id = $1`, [a.id, u("trained#2").versions[0]]);
+      // A generation recorded before the training whose version it names had finished.
+      const b = u("retrained");
+      const g = await firstGeneration(db, b.id);
+      const later = await trainingOf(db, b.id, b.versions[1]!);
+      await db.query(`UPDATE ${db.s}.generations SET version_ref = $2, training_id = $3 WHERE id = $1`, [g.id, `${b.modelId}:${b.versions[1]}`, later]);
+      const { found } = await findings(db);
+      expect(found.sort()).toEqual([["generation.version", b.id], ["model.version-source", a.id]]);
+    }
   });
 
   it("training.trainer: a training by another trainer version", async () => {

@@ -14,6 +14,7 @@ import faceIdentity from "./0008_face_identity.sql";
 import workHolders from "./0009_work_holders.sql";
 import generationTraining from "./0010_generation_training.sql";
 import auditIndexOnly from "./0011_audit_index_only.sql";
+import auditMergeJoins from "./0012_audit_merge_joins.sql";
 
 export interface Migration {
   version: number;
@@ -39,4 +40,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   migration("0009_work_holders", workHolders),
   migration("0010_generation_training", generationTraining),
   migration("0011_audit_index_only", auditIndexOnly),
+  migration("0012_audit_merge_joins", auditMergeJoins),
 ]);
