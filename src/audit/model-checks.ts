@@ -107,7 +107,7 @@ export function userModelsCheck(
     from: `${s}.user_models x`,
     where,
     // The planner costs the anti-join's hash lower than walking the two sorted indexes; at a
-    // million users the hash measured 2.4 times slower (bench/README.md).
+    // million users the hash took 0.6 s where this takes 0.2-0.3 s (bench/README.md).
     settings: { enable_hashjoin: "off" },
     detail: `x.user_id, x.replicate_model_id, x.replicate_version_id, x.trigger_word, x.training_status,
       ${expected} AS expected_model_id, ${ownerConfigured} AS owner_configured, ${opts.uniqueModelIdIndex ? "NULL::text[]" : sharedWith} AS shared_with`,
