@@ -103,11 +103,21 @@ it("Ctrl-C while preparing exits 130 and leaves no output folder and no temporar
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-    if (stderr.includes("Preparing photos")) setTimeout(() => child.kill("SIGINT"), 700);
-  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  // Interrupted mid-work, whatever the machine's speed: once the first prepared photo is in the
+  // staging folder beside the output (a fixed delay let a fast machine finish first).
+  const staged = () =>
+    readdirSync(parent)
+      .filter((name) => name.startsWith(".sselfie-prepare-"))
+      .some((name) => readdirSync(join(parent, name)).length > 0);
+  const watch = setInterval(() => {
+    if (staged()) {
+      clearInterval(watch);
+      child.kill("SIGINT");
+    }
+  }, 5);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(watch);
   expect(code, stderr).toBe(130);
   expect(stderr).toContain("Interrupted");
   expect(readdirSync(parent)).toEqual([]);
