@@ -5,7 +5,7 @@
  */
 import type { Database, Transaction } from "../db/types.js";
 import { GUIDANCE_KEYS, USER_ID_MAX_LENGTH } from "../locked.js";
-import { MODEL_VERSION_HEX_CHECK, TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, hasShippedVersionRef, validatedChecks } from "./constraints.js";
+import { TRAINING_OUTPUT_VERSION_HEX_CHECK, USER_ID_CHECK, hasLockedInputConstraint, hasShippedVersionRef, validatedChecks } from "./constraints.js";
 import { erasuresCheck } from "./erasure-checks.js";
 import { generationsCheck, loadUnusualSchemas } from "./generation-checks.js";
 import { USER_ID_SQL_PATTERN, userModelsCheck, usersCheck } from "./model-checks.js";

@@ -21,7 +21,6 @@ import { appendEvent } from "../db/operator-events.js";
 import { getActiveTraining } from "../db/trainings.js";
 import type { ReplicateError } from "../errors.js";
 import { validateUserId } from "../locked.js";
-import type { ReplicateGateway } from "../replicate/index.js";
 import { cancelTraining } from "../training/cancel-training.js";
 
 export interface EraseUserParams {

@@ -105,7 +105,7 @@ forEachBackend((backend) => {
   });
 
   it("POOL_FULL when no owner has room: refused before any upload or paid call, nothing written", async () => {
-    const { db, ctx, add, train } = await setUp();
+    const { db, add, train } = await setUp();
     await add("bob", 1);
     await train("u1");
     bed.emu.clearRequests();
@@ -136,7 +136,7 @@ forEachBackend((backend) => {
   });
 
   it("an account full at Replicate before its configured capacity is marked full, and the next owner is tried once", async () => {
-    const { db, ctx, add, train } = await setUp();
+    const { db, ctx, add } = await setUp();
     await bed.emu.close();
     // bob may own 2 models and already has 2 that sselfie does not know of.
     bed.emu = await startEmulator({
@@ -171,7 +171,7 @@ forEachBackend((backend) => {
   });
 
   it("generation for a user runs with their owner's token", async () => {
-    const { db, ctx, add, train } = await setUp();
+    const { ctx, add, train } = await setUp();
     await add("bob", 3);
     const started = await train("u1");
     bed.emu.finishTraining(started.trainingId, "succeeded");
