@@ -55,7 +55,7 @@ async function applyAuditIndexes(db: Database, kept = false): Promise<void> {
   const t0 = process.hrtime.bigint();
   const { applied } = await migrate(db);
   const tables = `${db.s}.users, ${db.s}.user_models, ${db.s}.trainings, ${db.s}.model_version_schemas, ${db.s}.generations`;
-  // Migrations up to 0010 rewrote rows; 0011 only adds indexes.
+  // Migrations up to 0010 rewrote rows; 0011 and 0012 only add indexes.
   if (kept && applied.some((version) => version <= 10)) {
     console.log(`migrated the kept schema ${db.schema} (${applied.join(", ")}) in ${(ms(t0) / 1000).toFixed(0)} s; compacting…`);
     await db.exec(`VACUUM FULL ${tables}`);
