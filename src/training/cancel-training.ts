@@ -1,11 +1,11 @@
 /** `cancel`: stop the user's running training at Replicate and record it. */
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
-import { failPendingTraining, getActiveTraining } from "../db/trainings.js";
-import { lockUserModel, setUserModelTraining } from "../db/user-models.js";
+import { getActiveTraining } from "../db/trainings.js";
 import { StateError } from "../errors.js";
 import { modelOwner, validateUserId } from "../locked.js";
 import { applyTraining } from "./apply-training.js";
+import { failPendingClaim } from "./end-claim.js";
 import { reconcilePendingTraining, type ReconcileOptions } from "./reconcile.js";
 import { readTrainingStatus, type TrainingStatusResult } from "./training-status.js";
 
@@ -34,10 +34,8 @@ export async function cancelTraining(
     // its next guarded write, before it can create anything.
     const error = `Canceled by ${actor ?? "an operator"} before it was started at Replicate.`;
     const canceled = await db.transaction(async (tx) => {
-      await lockUserModel(tx, db.s, id); // before the training, as a claim does
-      const ended = await failPendingTraining(tx, db.s, row!.id, { error, status: "canceled", onlyWithoutUpload: true });
+      const ended = await failPendingClaim(tx, db.s, row!, { error, status: "canceled", onlyWithoutUpload: true });
       if (!ended) return null;
-      await setUserModelTraining(tx, db.s, id, { status: "canceled", trainingId: null, error });
       await appendEvent(tx, db.s, { operator: actor, action: "cancel", userId: id, details: { trainingRowId: ended.id, before: "pending" } });
       return ended;
     });

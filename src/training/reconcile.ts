@@ -24,13 +24,13 @@
  */
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
-import { failPendingTraining, getTrainingRow, isPendingStale, type TrainingRow } from "../db/trainings.js";
+import { getTrainingRow, isPendingStale, type TrainingRow } from "../db/trainings.js";
 import type { Queryable } from "../db/types.js";
-import { lockUserModel, setUserModelTraining } from "../db/user-models.js";
 import { modelOwner, TRAINER_NAME, TRAINER_OWNER, TRAINER_VERSION } from "../locked.js";
 import { describeHolder, holderLiveness } from "../process-holder.js";
 import type { ReplicateGateway, Training } from "../replicate/index.js";
 import { applyTraining } from "./apply-training.js";
+import { failPendingClaim } from "./end-claim.js";
 
 export const PENDING_GRACE_MS = 15 * 60_000;
 /** A live `train` touches its pending row this often... */
@@ -120,10 +120,12 @@ export async function reconcilePendingTraining(
     : `sselfie stopped before the images were uploaded (${gone}), so nothing was started at Replicate. ` +
       `Start it again with \`sselfie train\`.`;
   const released = await db.transaction(async (tx) => {
-    await lockUserModel(tx, db.s, row.user_id); // before the training, as a claim does
-    const failed = await failPendingTraining(tx, db.s, row.id, { error, ...(claim.staleAfterMs === null ? {} : { staleAfterMs: claim.staleAfterMs }) });
+    const failed = await failPendingClaim(tx, db.s, row, {
+      error,
+      status: "failed",
+      ...(claim.staleAfterMs === null ? {} : { staleAfterMs: claim.staleAfterMs }),
+    });
     if (!failed) return null;
-    await setUserModelTraining(tx, db.s, failed.user_id, { status: "failed", trainingId: null, error });
     await appendEvent(tx, db.s, {
       operator: actor,
       action: "training.refresh",

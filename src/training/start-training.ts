@@ -16,7 +16,6 @@ import { interrupted, raceAbort } from "../abort.js";
 import type { SselfieContext } from "../context.js";
 import { appendEvent } from "../db/operator-events.js";
 import {
-  deletePendingTraining,
   getActiveTraining,
   insertPendingTraining,
   isActiveTrainingConflict,
@@ -31,7 +30,6 @@ import {
   getFaceReference,
   getUserModel,
   lockUserModel,
-  restoreUserModel,
   setPendingFaceReference,
   upsertUserModelForTraining,
   type TrainingStatus,
@@ -66,6 +64,7 @@ import { isModelLimitRefusal } from "../replicate/model-limit.js";
 import { createIdentityChecks } from "../identity/dataset-checks.js";
 import { judgeUserIdentity } from "../identity/user-identity.js";
 import { applyTraining, INTEGRITY_VIOLATION } from "./apply-training.js";
+import { undoPendingClaim } from "./end-claim.js";
 import { claimAbandoned, CREATE_SETTLE_MS, findTrainingByInput, PENDING_HEARTBEAT_MS, reconcilePendingTraining } from "./reconcile.js";
 import { plannedTrainingInput, trainingInput, validateSteps } from "./training-input.js";
 
@@ -463,11 +462,7 @@ async function refuse(ctx: SselfieContext, actor: string | null, userId: string,
 
 async function undoClaim(ctx: SselfieContext, row: TrainingRow, previous: UserModelRow | null): Promise<boolean> {
   const { db } = ctx;
-  return db.transaction(async (tx) => {
-    if (!(await deletePendingTraining(tx, db.s, row.id))) return false;
-    await restoreUserModel(tx, db.s, row.user_id, previous);
-    return true;
-  });
+  return db.transaction((tx) => undoPendingClaim(tx, db.s, row, previous));
 }
 
 function outcomeUnknown(userId: string, cause: ReplicateError, graceMs: number): ReplicateError {

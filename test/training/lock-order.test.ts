@@ -1,18 +1,23 @@
 /**
- * A training's first report written while another process claims the same user (PostgreSQL):
- * the claim holds the user's model row and then inserts its pending training; the report must take
- * the model row first too, or the two wait for each other and PostgreSQL kills one (seen once in
- * CI: the racing `train` that had won the claim ended "deadlock detected", and no training ran).
+ * Writes of a user's training while another process claims the same user (PostgreSQL): the claim
+ * holds the user's model row and then inserts its pending training; every write of the training
+ * that also touches the model must take the model row first too, or the two wait for each other
+ * and PostgreSQL kills one (seen once in CI: the racing `train` that had won the claim ended
+ * "deadlock detected", and no training ran). The writes: a training's first report, and the end
+ * of a claim that never reached Replicate (failed or canceled by reconcile or cancel, or undone
+ * by the process that made it).
  */
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { migrate } from "../../src/db/migrate.js";
 import { createPgDatabase } from "../../src/db/pg.js";
 import { insertPendingTraining, type TrainingRow } from "../../src/db/trainings.js";
+import type { Database } from "../../src/db/types.js";
 import { upsertUserModelForTraining } from "../../src/db/user-models.js";
 import { ensureUser } from "../../src/db/users.js";
 import { TRAINER_REF } from "../../src/locked.js";
 import { writeTrainingUpdate, type TrainingPlan } from "../../src/training/apply-training.js";
+import { failPendingClaim, undoPendingClaim } from "../../src/training/end-claim.js";
 import { currentHolder } from "../../src/process-holder.js";
 import { TEST_DATABASE_URL, testSchemaName } from "../support/databases.js";
 
@@ -47,8 +52,41 @@ const pendingRow = (userId: string) => ({
   holder: currentHolder(),
 });
 
-describe.skipIf(!TEST_DATABASE_URL)("lock order of a training's report against a claim, on PostgreSQL", () => {
-  it("a claim of the same user is refused by the unique index at once, and the report is written", { timeout: 30_000 }, async () => {
+/** A write racing the claim, and what it leaves: the user's training rows and model afterwards. */
+interface Writer {
+  name: string;
+  write(db: Database, row: TrainingRow): Promise<unknown>;
+  written(value: unknown): void;
+  trainings: Array<{ status: string }>;
+  model: Array<{ training_status: string; current_training_id: string | null }>;
+}
+
+const WRITERS: Writer[] = [
+  {
+    name: "a training's first report",
+    write: (db, row) => db.transaction((tx) => writeTrainingUpdate(tx, db.s, row, STARTED, { actor: null, source: "train", event: false })),
+    written: (value) => expect(value).toMatchObject({ status: "training", replicate_training_id: "tr-lock-order" }),
+    trainings: [{ status: "training" }],
+    model: [{ training_status: "training", current_training_id: "tr-lock-order" }],
+  },
+  {
+    name: "a claim canceled before it reached Replicate",
+    write: (db, row) => db.transaction((tx) => failPendingClaim(tx, db.s, row, { error: "canceled", status: "canceled", onlyWithoutUpload: true })),
+    written: (value) => expect(value).toMatchObject({ status: "canceled" }),
+    trainings: [{ status: "canceled" }],
+    model: [{ training_status: "canceled", current_training_id: null }],
+  },
+  {
+    name: "a claim undone by the process that made it",
+    write: (db, row) => db.transaction((tx) => undoPendingClaim(tx, db.s, row, null)),
+    written: (value) => expect(value).toBe(true),
+    trainings: [],
+    model: [],
+  },
+];
+
+describe.skipIf(!TEST_DATABASE_URL)("lock order of a user's training writes against a claim, on PostgreSQL", () => {
+  it.each(WRITERS)("$name: a claim of the same user is refused by the unique index at once, and the write is made", { timeout: 30_000 }, async (writer) => {
     const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
     const db = createPgDatabase(pool, testSchemaName(), { ownsPool: true });
     await db.exec(`DROP SCHEMA IF EXISTS ${db.s} CASCADE`);
@@ -63,18 +101,17 @@ describe.skipIf(!TEST_DATABASE_URL)("lock order of a training's report against a
     try {
       await claim.query("BEGIN");
       await claim.query(`SELECT 1 FROM ${db.s}.user_models WHERE user_id = $1 FOR UPDATE`, [USER]);
-      const report = db.transaction((tx) => writeTrainingUpdate(tx, db.s, row, STARTED, { actor: null, source: "train", event: false }));
-      const settled = report.then(
+      const settled = writer.write(db, row).then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
-      // Until the report waits on a lock (the claim's, whichever row it reached first).
+      // Until the write waits on a lock (the claim's, whichever row it reached first).
       for (let i = 0; ; i++) {
         const { rows } = await claim.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
         );
         if (rows[0]!.n > 0) break;
-        if (i > 200) throw new Error("the report never waited for the claim's lock");
+        if (i > 200) throw new Error("the write never waited for the claim's lock");
         await new Promise((r) => setTimeout(r, 25));
       }
       const inserted = await insertPendingTraining(claim, db.s, pendingRow(USER)).then(
@@ -86,15 +123,17 @@ describe.skipIf(!TEST_DATABASE_URL)("lock order of a training's report against a
       await claim.query("ROLLBACK");
       const outcome = await settled;
       expect(outcome).not.toHaveProperty("error");
-      expect((outcome as { value: TrainingRow | null }).value).toMatchObject({ status: "training", replicate_training_id: "tr-lock-order" });
+      writer.written((outcome as { value: unknown }).value);
     } finally {
       await claim.end();
     }
+    const trainings = await db.query<{ status: string }>(`SELECT status FROM ${db.s}.trainings WHERE user_id = $1`, [USER]);
+    expect(trainings.rows).toEqual(writer.trainings);
     const { rows } = await db.query<{ training_status: string; current_training_id: string | null }>(
       `SELECT training_status, current_training_id FROM ${db.s}.user_models WHERE user_id = $1`,
       [USER],
     );
-    expect(rows).toEqual([{ training_status: "training", current_training_id: "tr-lock-order" }]);
+    expect(rows).toEqual(writer.model);
     await db.exec(`DROP SCHEMA ${db.s} CASCADE`);
     await db.close();
   });
