@@ -213,8 +213,9 @@ export function generationsCheck(
     where,
     // Each generation meets its training by walking 0011's index on the generations' training and
     // 0012's on completed trainings side by side, both in training order: the planner costs a
-    // hash of a million trainings lower, which took 1.1 s where this takes 0.5-0.7 s (bench/README.md). With
-    // unusual cached schemas joined by version, a hash stays the plan (a merge would sort them).
+    // hash of a million trainings lower, which took 1.1 s where this takes 0.5-0.7 s
+    // (bench/README.md). With unusual cached schemas joined by version, a hash stays the plan (a
+    // merge would sort them).
     ...(noUnusual ? { settings: { enable_hashjoin: "off" } } : {}),
     detail: `x.user_id, x.id, x.version_ref, x.input, x.input_hash, x.prompt, x.seed, x.created_at,
       ${expectedModel} AS expected_model, ${usedKey} AS guidance_key, us.key AS schema_key,

@@ -58,10 +58,7 @@ interface ModelRow {
  */
 export function userModelsCheck(
   scope: AuditScope,
-  opts: {
-    uniqueModelIdIndex: boolean;
-    checks?: Set<string>;
-  },
+  opts: { uniqueModelIdIndex: boolean; checks?: Set<string> },
 ): TableCheck<ModelRow> {
   const checks = opts.checks ?? new Set<string>();
   // 0001's validated checks prove the trigger word, and that a version is 64 hex characters and
@@ -83,16 +80,16 @@ export function userModelsCheck(
     ...(versionHexChecked && checks.has(MODEL_COMPLETED_HAS_VERSION_CHECK)
       ? []
       : [{ id: "model.completed-version", when: `(x.training_status = 'completed' AND ${version} IS NULL) OR NOT ${hex64Sql(version)}` }]),
+    // The source of the active version: a completed training of the user whose output it is,
+    // looked up for every model by walking 0012's two indexes in user order side by side (a merge
+    // anti-join) rather than hashing a million trainings (see settings).
+    {
+      id: "model.version-source",
+      when: `${isHex(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
+        WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
+      alone: true,
+    },
   ];
-  // The source of the active version: a completed training of the user whose output it is. Every
-  // model is looked up among every completed training: by walking 0012's two indexes in user
-  // order side by side (a merge anti-join) rather than hashing a million trainings (see settings).
-  rules.push({
-    id: "model.version-source",
-    when: `${isHex(version)} AND NOT EXISTS (SELECT 1 FROM ${s}.trainings t
-      WHERE t.user_id = x.user_id AND t.output_version = ${version} AND t.status = 'completed')`,
-    alone: true,
-  });
   const sharedWith = `ARRAY(SELECT o.user_id FROM ${s}.user_models o
       WHERE o.replicate_model_id = x.replicate_model_id AND o.user_id <> x.user_id ORDER BY o.user_id)`;
   if (!opts.uniqueModelIdIndex) {

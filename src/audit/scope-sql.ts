@@ -39,8 +39,9 @@ export function expectedModelSql(p: SqlParams, scope: Pick<AuditScope, "s" | "ow
 }
 
 /**
- * Completed trainings, narrowed to what the joins need (a smaller hash table). `done` is when the
- * outcome was known on both clocks (see generation-checks.ts).
+ * Completed trainings, narrowed to what the joins need (0012's index of completed trainings holds
+ * what the generations' check reads with `versionRef`). `done` is when the outcome was known on
+ * both clocks (see generation-checks.ts).
  */
 export function completedTrainingsSql(s: string, opts: { versionRef?: boolean } = {}): string {
   return `(SELECT id, output_version, user_id, least(finished_at, updated_at) AS done${opts.versionRef ? ", version_ref" : ""} FROM ${s}.trainings WHERE status = 'completed')`;

@@ -91,15 +91,13 @@ export interface TableCheckResult {
 export async function runTableCheck<D>(db: Queryable, check: TableCheck<D>, cap: number): Promise<TableCheckResult> {
   const settings = Object.entries(check.settings ?? {});
   if (settings.length === 0) return runChecked(db, check, cap);
-  const set = (values: Array<[string, string]>) =>
-    db.query(`SELECT ${values.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, values.flat());
-  const before = await db.query<{ v: string }>("SELECT current_setting(n) AS v FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", [
-    settings.map(([name]) => name),
-  ]);
-  await set(settings);
+  const names = settings.map(([name]) => name);
+  const set = (values: string[]) => db.query("SELECT set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS u(n, v)", [names, values]);
+  const before = await db.query<{ v: string }>("SELECT current_setting(n) AS v FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", [names]);
+  await set(settings.map(([, value]) => value));
   // Restored on success only: after an error the transaction is rolled back, settings with it.
   const result = await runChecked(db, check, cap);
-  await set(settings.map(([name], i) => [name, before.rows[i]!.v]));
+  await set(before.rows.map((r) => r.v));
   return result;
 }
 

@@ -2,6 +2,7 @@
 import { access, mkdir, readdir, rename, rm } from "node:fs/promises";
 import type { PGlite, Results } from "@electric-sql/pglite";
 import { DatabaseError } from "../errors.js";
+import type { UsableTemplate } from "./embedded-template.js";
 import { unpackDataDir } from "./unpack-data-dir.js";
 import { quoteIdent, type Database, type QueryResult, type Transaction } from "./types.js";
 
@@ -57,7 +58,7 @@ export type CreatedFrom = "template" | "initdb";
 
 export interface OpenPgliteOptions {
   /** Finds the pre-built data directory (a gzipped tar) to make a missing directory from; see embedded-template.ts. */
-  template?: () => Promise<{ tarball: string; otherSchema: string | null } | undefined>;
+  template?: () => Promise<UsableTemplate | undefined>;
   /** Told when the directory did not exist and was made. */
   onCreated?: (from: CreatedFrom) => void;
 }
@@ -98,7 +99,7 @@ export async function openPgliteDirectory(dir: string, opts: OpenPgliteOptions =
 async function openFromTemplate(
   PGlite: typeof import("@electric-sql/pglite").PGlite,
   dir: string,
-  template: { tarball: string; otherSchema: string | null },
+  template: UsableTemplate,
 ): Promise<PGlite | undefined> {
   const draft = `${dir}.creating`;
   await rm(draft, { recursive: true, force: true });
@@ -108,7 +109,7 @@ async function openFromTemplate(
       // A home for another schema: the template's own goes before the directory is in place.
       const pg = await openPglite(PGlite, draft);
       try {
-        await pg.exec(`DROP SCHEMA "${template.otherSchema.replaceAll('"', '""')}" CASCADE`);
+        await pg.exec(`DROP SCHEMA ${quoteIdent(template.otherSchema)} CASCADE`);
       } finally {
         await pg.close();
       }
